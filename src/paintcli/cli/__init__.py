@@ -1,0 +1,53 @@
+"""The `paint` command line: parse, call the Python API, render. The only package that imports typer."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from paintcli import __version__
+from paintcli.cli import download, placeholders, stylize
+from paintcli.cli.common import State
+
+app = typer.Typer(
+    name="paint",
+    help="Turn photos into art with deep learning: neural style transfer, pix2pix and CycleGAN.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"paint {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", envvar="PAINT_DEBUG", help="Show tracebacks for errors.")
+    ] = False,
+) -> None:
+    """Turn photos into art with deep learning."""
+    State.debug = debug
+
+
+app.command("stylize", no_args_is_help=True)(stylize.command)
+app.command("translate", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})(
+    placeholders.translate
+)
+app.command("train", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})(
+    placeholders.train
+)
+app.command("download")(download.command)
+
+
+def main() -> None:
+    app(prog_name="paint")

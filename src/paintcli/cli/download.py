@@ -1,0 +1,62 @@
+"""`paint download`: list the registry, or fetch named files into the cache."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from paintcli import cache, console, registry
+from paintcli.cli.common import QuietOpt, boundary
+from paintcli.errors import UsageError
+
+
+@boundary
+def command(
+    names: Annotated[list[str] | None, typer.Argument(help="Names from --list to fetch.", show_default=False)] = None,
+    list_: Annotated[bool, typer.Option("--list", "-l", help="Show every name, its size and whether it is cached.")] = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Fetch pretrained weights (and later models and datasets) into the cache, verified and resumable.
+
+    The cache is under your user cache folder (move it with PAINT_CACHE_DIR). Each fetched file's path
+    is printed on stdout.
+
+    Examples:\n
+      paint download --list\n
+      paint download vgg19-torchvision
+    """
+    if list_:
+        _print_table()
+        return
+    if not names:
+        raise UsageError("no name given", "run `paint download --list` to see the names, then `paint download NAME`")
+    entries = [registry.get(name) for name in names]  # unknown names fail before any download starts
+    for entry in entries:
+        if not cache.is_cached(entry):
+            console.info(f"downloading {entry.name} ({_size(entry.size)}) from {cache.mirror_url(entry.urls[0])}", quiet)
+        path = cache.fetch(entry, progress=console.DownloadBar(quiet))
+        typer.echo(str(path))
+
+
+def _print_table() -> None:
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("name", "kind", "size", "cached", "description"):
+        table.add_column(column, no_wrap=column != "description")
+    for entry in registry.entries():
+        state = "bundled" if entry.bundled else ("yes" if cache.is_cached(entry) else "no")
+        table.add_row(entry.name, entry.kind, _size(entry.size), state, entry.description)
+    Console(soft_wrap=False, width=max(100, Console().width)).print(table)
+    console.info(f"cache: {cache.cache_root()}")
+
+
+def _size(nbytes: int | None) -> str:
+    if nbytes is None:
+        return "?"
+    for unit in ("B", "KB", "MB", "GB"):
+        if nbytes < 1000 or unit == "GB":
+            return f"{nbytes:.0f} {unit}" if unit == "B" else f"{nbytes:.1f} {unit}"
+        nbytes /= 1000
+    return ""

@@ -1,0 +1,169 @@
+"""Settings for each engine as frozen dataclasses: the one place where defaults are written.
+
+The CLI reads its defaults from these fields, so the command line and the Python API cannot drift.
+Cheap to import (no torch).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields, replace
+from typing import Literal
+
+from paintcli.errors import UsageError
+from paintcli.registry import BACKBONES
+
+# neural-style (Johnson) / neural-style-pt defaults, tuned for the original Caffe VGG19 weights.
+DEFAULT_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+DEFAULT_CONTENT_LAYERS = ("relu4_2",)
+# torchvision's retrained VGG19 sees ImageNet-normalised input, so its activations are about 1/58 of
+# the Caffe network's; Gram losses scale with the 4th power of that, content losses with the 2nd.
+# These are the weights PyTorch's own neural-style tutorial uses with that network.
+LOSS_WEIGHTS = {"vgg19": (5.0, 100.0), "vgg19-torchvision": (1.0, 1e6)}
+Optimizer = Literal["lbfgs", "adam"]
+DEFAULT_LR = {"lbfgs": 1.0, "adam": 2.0}
+
+
+@dataclass(frozen=True)
+class GatysConfig:
+    """Gatys et al. optimisation-based style transfer."""
+
+    size: int = 512  # longest side of the output, in pixels
+    scales: tuple[int, ...] = ()  # coarse-to-fine longest sides, e.g. (256, 512); the last is the output size
+    iterations: int = 500  # forward-backward evaluations per scale, whatever the optimiser
+    content_weight: float | None = None  # None: the backbone's default (LOSS_WEIGHTS)
+    style_weight: float | None = None
+    tv_weight: float = 1e-3  # on the 0-255 image, as neural-style
+    content_layers: tuple[str, ...] = DEFAULT_CONTENT_LAYERS
+    style_layers: tuple[str, ...] = DEFAULT_STYLE_LAYERS
+    style_layer_weights: tuple[float, ...] = ()  # empty: equal weights
+    optimizer: Optimizer = "lbfgs"
+    lr: float | None = None  # None: 1.0 for L-BFGS, 2.0 for Adam (pixels on a 0-255 scale)
+    lbfgs_history: int = 100
+    init: str = "content"  # content | noise | style | a path to an image
+    seed: int | None = None
+    style_scale: float = 1.0  # style images are resized to size * style_scale (longest side)
+    style_blend: tuple[float, ...] = ()  # one weight per style image; empty: equal
+    preserve_colors: bool = False
+    backbone: str = "vgg19"
+
+    # --- derived values -------------------------------------------------------------------------------
+
+    @property
+    def work_scales(self) -> tuple[int, ...]:
+        return self.scales or (self.size,)
+
+    @property
+    def weights(self) -> tuple[float, float]:
+        """(content_weight, style_weight) with backbone defaults filled in."""
+        content, style = LOSS_WEIGHTS[self.backbone]
+        return (
+            content if self.content_weight is None else self.content_weight,
+            style if self.style_weight is None else self.style_weight,
+        )
+
+    @property
+    def learning_rate(self) -> float:
+        return DEFAULT_LR[self.optimizer] if self.lr is None else self.lr
+
+    def layer_weights(self) -> tuple[float, ...]:
+        return self.style_layer_weights or (1.0,) * len(self.style_layers)
+
+    def blend_weights(self, n_styles: int) -> tuple[float, ...]:
+        """Per-style weights normalised to sum to 1."""
+        raw = self.style_blend or (1.0,) * n_styles
+        if len(raw) != n_styles:
+            raise UsageError(
+                f"--style-blend has {len(raw)} weights for {n_styles} style image(s)",
+                "give one weight per --style, e.g. --style-blend 0.7,0.3",
+            )
+        total = sum(raw)
+        return tuple(w / total for w in raw)
+
+    def with_(self, **changes) -> GatysConfig:
+        return replace(self, **changes)
+
+    # --- validation ------------------------------------------------------------------------------------
+
+    def validate(self) -> GatysConfig:
+        """Raise a UsageError for the first setting that cannot work; return self otherwise."""
+        from paintcli.nets.vgg import check_layers  # torch-free at config import time
+
+        if self.backbone not in BACKBONES:
+            raise UsageError(f"unknown backbone {self.backbone!r}", f"use one of: {', '.join(BACKBONES)}")
+        for name in ("content_weight", "style_weight", "tv_weight", "lr", "style_scale"):
+            _non_negative(name, getattr(self, name))
+        for name in ("style_layer_weights", "style_blend"):
+            for value in getattr(self, name):
+                _non_negative(name, value)
+        if self.style_blend and sum(self.style_blend) <= 0:
+            raise UsageError("--style-blend weights sum to zero", "give at least one positive weight")
+        if self.style_scale == 0:
+            raise UsageError("--style-scale must be above 0", "use e.g. 0.5 for larger style features, 2 for smaller")
+        if self.iterations < 1:
+            raise UsageError(f"--iterations must be at least 1, got {self.iterations}", "use e.g. 500")
+        if self.size < 1 or any(s < 1 for s in self.scales):
+            raise UsageError("--size and --scales must be positive pixel counts", "use e.g. --size 512")
+        if not self.content_layers and not self.style_layers:
+            raise UsageError("no content or style layers chosen", "give --content-layers or --style-layers")
+        check_layers(self.content_layers + self.style_layers)
+        if self.style_layer_weights and len(self.style_layer_weights) != len(self.style_layers):
+            raise UsageError(
+                f"{len(self.style_layer_weights)} style layer weights for {len(self.style_layers)} style layers",
+                "give one weight per layer, or decay:0.5",
+            )
+        if self.optimizer not in DEFAULT_LR:
+            raise UsageError(f"unknown optimizer {self.optimizer!r}", "use lbfgs or adam")
+        return self
+
+
+def _non_negative(name: str, value: float | None) -> None:
+    if value is not None and (value < 0 or math.isnan(value)):
+        flag = "--" + name.replace("_", "-")
+        raise UsageError(f"{flag} must not be negative, got {value}", f"use 0 to switch a term off, or a positive {flag}")
+
+
+# --- parsing helpers shared by the CLI and notebooks ------------------------------------------------------
+
+
+def parse_layer_weights(text: str, n_layers: int) -> tuple[float, ...]:
+    """'1,0.5,0.25' or 'decay:0.5' (each deeper layer weighted 0.5 times the one before) or 'equal'."""
+    text = text.strip()
+    if text in {"", "equal"}:
+        return ()
+    if text.startswith("decay:"):
+        factor = parse_float(text.removeprefix("decay:"), "--style-layer-weights decay factor")
+        _non_negative("style_layer_weights", factor)
+        return tuple(factor**i for i in range(n_layers))
+    return parse_floats(text, "--style-layer-weights")
+
+
+def parse_floats(text: str, what: str) -> tuple[float, ...]:
+    return tuple(parse_float(part, what) for part in text.split(",") if part.strip())
+
+
+def parse_float(text: str, what: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise UsageError(f"{what}: {text.strip()!r} is not a number", "use numbers like 0.5 or 1e-3") from None
+
+
+def parse_ints(text: str, what: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise UsageError(f"{what}: {text!r} is not a list of whole numbers", "use e.g. 256,512,1024") from None
+
+
+def parse_names(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def field_default(cls, name: str):
+    """The default of dataclass field `name` (for CLI option defaults)."""
+    for f in fields(cls):
+        if f.name == name:
+            return f.default
+    raise KeyError(name)
+

@@ -1,0 +1,137 @@
+"""Everything that draws on the terminal. Progress and messages go to stderr; stdout carries results.
+
+Bars are shown only on an interactive terminal and never with --quiet.
+"""
+
+from __future__ import annotations
+
+import time
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from paintcli.cache import ProgressHook
+
+_stderr: Console | None = None
+
+
+def err() -> Console:
+    """The stderr console (created on first use, so tests can change the environment first)."""
+    global _stderr
+    if _stderr is None:
+        _stderr = Console(stderr=True, highlight=False)
+    return _stderr
+
+
+def reset() -> None:
+    """Forget the console, e.g. after a test redirected stderr."""
+    global _stderr
+    _stderr = None
+
+
+def bars_enabled(quiet: bool) -> bool:
+    return not quiet and err().is_terminal
+
+
+class DownloadBar(ProgressHook):
+    """Bytes, speed and ETA of one download at a time."""
+
+    def __init__(self, quiet: bool = False):
+        self.enabled = bars_enabled(quiet)
+        self._progress: Progress | None = None
+
+    def start(self, description: str, total: int | None, completed: int) -> None:
+        if not self.enabled:
+            return
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=err(),
+            transient=True,
+        )
+        self._progress.start()
+        self._task = self._progress.add_task(description, total=total, completed=completed)
+
+    def advance(self, nbytes: int) -> None:
+        if self._progress is not None:
+            self._progress.advance(self._task, nbytes)
+
+    def stop(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+
+class StepBar:
+    """A live bar for an optimisation: iteration, losses and iterations per second.
+
+    Use as a context manager and call `update(step)` with each engine event.
+    """
+
+    def __init__(self, label: str, quiet: bool = False):
+        self.label = label
+        self.enabled = bars_enabled(quiet)
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[losses]}"),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=err(),
+            transient=True,
+            disable=not self.enabled,
+        )
+        self._task = None
+        self._scale = None
+        self._started = time.perf_counter()
+
+    def __enter__(self) -> StepBar:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._progress.stop()
+
+    def update(self, step) -> None:
+        if not self.enabled:
+            return
+        if self._scale != step.scale:
+            self._scale = step.scale
+            self._started = time.perf_counter()
+            scale = f" {step.size[0]}x{step.size[1]} ({step.scale}/{step.scales})" if step.scales > 1 else ""
+            if self._task is not None:
+                self._progress.remove_task(self._task)
+            self._task = self._progress.add_task(f"{self.label}{scale}", total=step.iterations, losses="", rate="")
+        rate = step.iteration / max(time.perf_counter() - self._started, 1e-9)
+        losses = f"content {step.content_loss:.3g}  style {step.style_loss:.3g}  tv {step.tv_loss:.3g}"
+        self._progress.update(self._task, completed=step.iteration, losses=losses, rate=f"{rate:.2f} it/s")
+
+
+def warn(message: str) -> None:
+    err().print(f"[yellow]warning:[/] {message}")
+
+
+def info(message: str, quiet: bool = False) -> None:
+    if not quiet:
+        err().print(message)
+
+
+def escape(text: str) -> str:
+    """Text safe to print with rich markup on (file names may contain [brackets])."""
+    from rich.markup import escape as _escape
+
+    return _escape(text)

@@ -1,0 +1,1 @@
+"""Algorithms: no printing, no terminal; each reports progress through callbacks."""

@@ -1,0 +1,1 @@
+"""Network architectures (nn.Modules only): no I/O, no downloads, no printing."""
