@@ -1,6 +1,6 @@
 """The user cache and the downloader.
 
-Layout: `<root>/<kind>s/<filename>` (for example `~/.cache/paintcli/weights/vgg19-dcbb9e9d.pth`), with
+Layout: `<root>/{weights,models,datasets}/<filename>` (for example `~/.cache/paintcli/weights/vgg19-dcbb9e9d.pth`), with
 `<root>` from platformdirs, moved by PAINT_CACHE_DIR. A download streams into `<file>.part` beside
 its target, resumes that part with an HTTP Range request after a cut connection (also in a later
 run), checks size and sha256, and only then renames it into place; a per-file lock keeps two
@@ -33,6 +33,7 @@ from paintcli.errors import ChecksumError, DownloadError, OfflineError
 from paintcli.registry import Entry
 
 CHUNK = 1 << 16
+FOLDERS = {"weights": "weights", "model": "models", "dataset": "datasets"}  # cache sub-folder per kind
 PERMANENT_HTTP_ERRORS = {400, 401, 403, 404, 410}  # retrying these cannot help
 
 
@@ -67,7 +68,7 @@ def path_for(entry: Entry) -> Path:
     """Where `entry` lives: inside the installed package if bundled, else in the cache."""
     if entry.bundled:
         return Path(str(resources.files("paintcli") / "data" / entry.filename))
-    return cache_root() / f"{entry.kind}s" / entry.filename
+    return cache_root() / FOLDERS[entry.kind] / entry.filename
 
 
 def is_cached(entry: Entry) -> bool:

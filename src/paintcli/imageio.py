@@ -34,21 +34,29 @@ def load_image(path: str | os.PathLike[str]) -> Image.Image:
     if path.is_dir():
         raise ImageError(f"{path} is a folder, not an image", "pass image files, or the folder as an input")
     try:
+        img = _open_header(path)
+        _check_pixels(path, img.size)  # our own limit replaces Pillow's decompression-bomb check
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(path)
-            _check_pixels(path, img.size)
             img.load()
     except UnidentifiedImageError:
         raise ImageError(f"{path} is not an image Pillow can read", "pass a JPEG, PNG, WebP, BMP or TIFF file") from None
-    except Image.DecompressionBombError:
-        raise _too_large(path, img.size) from None
     except OSError as exc:
         raise ImageError(
             f"{path} is truncated or corrupt ({exc})", "re-export or re-download the image and try again"
         ) from None
     img = ImageOps.exif_transpose(img)
     return to_rgb(img)
+
+
+def _open_header(path: Path) -> Image.Image:
+    """Image.open without Pillow's size refusal, so that ours, with its clearer message, applies."""
+    saved = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
+    try:
+        return Image.open(path)
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
 
 
 def _check_pixels(path: Path, size: tuple[int, int]) -> None:

@@ -224,9 +224,16 @@ class _Problem:
             last = (c.item(), s.item(), t.item())
             return c + s + t
 
+        if cfg.optimizer == "lbfgs":
+            # torch's first L-BFGS step is t = lr / |g|_1, which moves pixels by a negligible amount
+            # here; then y.s falls under torch's fixed 1e-10 threshold and the history never grows (the
+            # run stalls). lr = numel makes the first step move the average pixel by one grey level
+            # whatever the loss scale; later steps use the curvature estimate with the normal lr.
+            opt.param_groups[0]["lr"] = float(pixels.numel())
         try:
             for i in range(1, cfg.iterations + 1):
                 opt.step(closure)
+                opt.param_groups[0]["lr"] = cfg.learning_rate
                 if on_event is not None:
                     on_event(Step(scale, scales, size, i, cfg.iterations, *last, lambda: self._preview(pixels)))
         except KeyboardInterrupt:

@@ -1,0 +1,133 @@
+"""Gatys style transfer with the bundled VGG19 at 64 px: the losses do what the method promises."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from paintcli import GatysConfig, functional as fn, stylize
+from paintcli.config import parse_layer_weights
+from paintcli.engines.gatys import GatysStylizer, Interrupted
+from paintcli.errors import UsageError
+from tests.conftest import content_image, style_image
+
+
+def gray_small(img, size=(16, 12)) -> torch.Tensor:
+    return fn.luminance(fn.to_tensor(img.resize(size)))[0, 0].flatten()
+
+
+def correlation(a: torch.Tensor, b: torch.Tensor) -> float:
+    a, b = a - a.mean(), b - b.mean()
+    return float((a @ b) / (a.norm() * b.norm()))
+
+
+def run(config: GatysConfig, content=None, styles=None):
+    events = []
+    result = GatysStylizer(config).run(content or content_image(), styles or style_image(), on_event=events.append)
+    return result, events
+
+
+def test_style_loss_falls_by_a_large_factor_and_the_layout_stays():
+    result, events = run(GatysConfig(size=64, iterations=60, seed=0))
+    first, last = events[0], events[-1]
+    assert first.content_loss == 0  # started from the photo itself
+    assert last.style_loss < first.style_loss / 20, (first.style_loss, last.style_loss)
+    assert result.image.size == (64, 48)
+    # The house, sky and ground are still where they were.
+    assert correlation(gray_small(result.image), gray_small(content_image())) > 0.6
+    # And the picture changed towards the painting: more high-frequency texture than the flat photo.
+    out, photo = fn.to_tensor(result.image), fn.to_tensor(content_image())
+    assert fn.tv_loss(out) > 1.5 * fn.tv_loss(photo)
+
+
+def test_iterations_count_evaluations_for_both_optimizers():
+    for optimizer in ("lbfgs", "adam"):
+        result, events = run(GatysConfig(size=32, iterations=7, optimizer=optimizer, seed=1))
+        assert len(events) == 7 and result.iterations == 7
+        assert [e.iteration for e in events] == list(range(1, 8))
+        assert events[-1].total_loss < events[0].total_loss
+
+
+def test_seed_makes_runs_repeatable():
+    config = GatysConfig(size=32, iterations=5, init="noise", seed=3)
+    a, _ = run(config)
+    b, _ = run(config)
+    assert a.image.tobytes() == b.image.tobytes()
+    c, _ = run(config.with_(seed=4))
+    assert a.image.tobytes() != c.image.tobytes()
+
+
+def test_scales_run_coarse_to_fine_and_end_at_the_last_scale():
+    result, events = run(GatysConfig(scales=(32, 64), iterations=4, seed=0))
+    assert result.image.size == (64, 48)
+    assert [(e.scale, e.size) for e in events] == [(1, (32, 24))] * 4 + [(2, (64, 48))] * 4
+    assert result.iterations == 8
+    # The second scale starts from the first one's result, not from the photo.
+    assert events[4].content_loss > 0
+
+
+def test_preserve_colors_keeps_the_photo_chroma():
+    result, _ = run(GatysConfig(size=64, iterations=20, seed=0, preserve_colors=True))
+    out = fn.rgb_to_ycbcr(fn.to_tensor(result.image))
+    photo = fn.rgb_to_ycbcr(fn.to_tensor(content_image()))
+    assert (out[:, 1:] - photo[:, 1:]).abs().mean() < 0.02  # Cb, Cr unchanged (up to rounding)
+    assert (out[:, :1] - photo[:, :1]).abs().mean() > 0.02  # the luminance was stylised
+
+
+def test_style_blend_pulls_towards_the_heavier_style():
+    plain = content_image().resize((64, 64))  # a second 'style' with flat colours
+    heavy_busy = GatysConfig(size=32, iterations=30, seed=0, style_blend=(0.9, 0.1))
+    heavy_plain = heavy_busy.with_(style_blend=(0.1, 0.9))
+    busy_result, _ = run(heavy_busy, styles=[style_image(), plain])
+    plain_result, _ = run(heavy_plain, styles=[style_image(), plain])
+    assert fn.tv_loss(fn.to_tensor(busy_result.image)) > fn.tv_loss(fn.to_tensor(plain_result.image))
+
+
+def test_layer_weights_parse():
+    assert parse_layer_weights("decay:0.5", 4) == (1.0, 0.5, 0.25, 0.125)
+    assert parse_layer_weights("1,2,3", 3) == (1.0, 2.0, 3.0)
+    assert parse_layer_weights("equal", 5) == ()
+    with pytest.raises(UsageError, match="not a number"):
+        parse_layer_weights("1,x", 2)
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"style_weight": -1.0}, "--style-weight must not be negative"),
+        ({"tv_weight": -0.1}, "--tv-weight must not be negative"),
+        ({"content_layers": ("relu9_1",)}, "unknown VGG19 layer 'relu9_1'"),
+        ({"style_layer_weights": (1.0, 2.0)}, "2 style layer weights for 5 style layers"),
+        ({"iterations": 0}, "--iterations must be at least 1"),
+        ({"backbone": "resnet"}, "unknown backbone"),
+    ],
+)
+def test_invalid_settings_are_refused(changes, message):
+    with pytest.raises(UsageError, match=message):
+        GatysConfig(**changes).validate()
+
+
+def test_interrupt_returns_the_image_so_far():
+    def stop_at_three(step):
+        if step.iteration == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(Interrupted) as info:
+        GatysStylizer(GatysConfig(size=32, iterations=50)).run(content_image(), style_image(), on_event=stop_at_three)
+    assert info.value.image.size == (32, 24)
+
+
+def test_python_api_returns_a_pil_image(tmp_path):
+    content_image().save(tmp_path / "c.png")
+    img = stylize(tmp_path / "c.png", style_image(), size=32, iterations=3)
+    assert img.size == (32, 24) and img.mode == "RGB"
+
+
+def test_import_is_light():
+    """Importing paintcli loads no torch (so `paint --help` is instant)."""
+    import subprocess
+    import sys
+
+    code = "import sys, paintcli, paintcli.cli; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
