@@ -102,18 +102,18 @@ def fit_longest_side(size: tuple[int, int], longest: int) -> tuple[int, int]:
     return max(1, round(w * scale)), max(1, round(h * scale))
 
 
-def check_work_size(size: tuple[int, int], what: str = "the output") -> None:
+def check_work_size(size: tuple[int, int], what: str = "the output", option: str = "--size") -> None:
     """Refuse working sizes that are too small for VGG or too large for memory."""
     w, h = size
     if min(w, h) < MIN_SIDE:
         raise ImageError(
             f"{what} would be {w}x{h} pixels, too small to work on",
-            f"use a larger --size (each side needs at least {MIN_SIDE} pixels)",
+            f"use a larger {option} (each side needs at least {MIN_SIDE} pixels)",
         )
     if w * h > MAX_WORK_PIXELS:
         raise ImageError(
             f"{what} would be {w}x{h} ({w * h / 1e6:.1f} MP), over the {MAX_WORK_PIXELS / 1e6:.1f} MP limit",
-            "pass a smaller --size",
+            f"pass a smaller {option}",
         )
 
 

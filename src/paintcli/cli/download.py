@@ -35,7 +35,7 @@ def command(
         raise UsageError("no name given", "run `paint download --list` to see the names, then `paint download NAME`")
     entries = [registry.get(name) for name in names]  # unknown names fail before any download starts
     for entry in entries:
-        if not cache.is_cached(entry):
+        if not cache.is_cached(entry) and not cache.offline():
             console.info(f"downloading {entry.name} ({_size(entry.size)}) from {cache.mirror_url(entry.urls[0])}", quiet)
         path = cache.fetch(entry, progress=console.DownloadBar(quiet))
         typer.echo(str(path))

@@ -181,7 +181,7 @@ class _Problem:
         grams: dict[str, torch.Tensor] = {}
         for img, weight in zip(style_imgs, blend, strict=True):
             style_size = imageio.fit_longest_side(img.size, longest)
-            imageio.check_work_size(style_size, what="a style image at --style-scale")
+            imageio.check_work_size(style_size, what="a style image", option="--size or --style-scale")
             style_t = fn.to_tensor(imageio.resize(img, style_size), self.owner.device)
             if self.cfg.preserve_colors:
                 style_t = fn.match_luminance(style_t, content_t)
