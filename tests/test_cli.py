@@ -239,3 +239,36 @@ def test_python_m_paintcli_runs_the_same_app():
 
     out = subprocess.run([sys.executable, "-m", "paintcli", "--version"], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == f"paint {__version__}"
+
+
+def test_torchvision_backbone_is_downloaded_on_first_use(images, http_server, monkeypatch, tmp_path):
+    """--backbone vgg19-torchvision fetches the file (here a small stand-in in torchvision's layout)."""
+    import dataclasses
+    import hashlib
+    import io
+
+    import torch
+    import torchvision
+
+    layers = torchvision.models.vgg.make_layers(torchvision.models.vgg.cfgs["E"])  # vgg19's own `features`
+    features = {f"features.{k}": v for k, v in layers.state_dict().items() if k.split(".")[0] in {"0", "2", "5"}}
+    buffer = io.BytesIO()
+    torch.save(features, buffer)
+    data = buffer.getvalue()
+    prefix = hashlib.sha256(data).hexdigest()[:8]
+    real = registry.get("vgg19-torchvision")
+    stand_in = dataclasses.replace(real, filename=f"vgg19-{prefix}.pth", size=len(data), sha256_prefix=prefix)
+    monkeypatch.setitem(registry.ENTRIES, "vgg19-torchvision", stand_in)
+    monkeypatch.delenv("PAINT_OFFLINE")
+    monkeypatch.setenv("PAINT_MIRROR", http_server.base)
+    http_server.add("/download.pytorch.org/models/vgg19-dcbb9e9d.pth", data)
+
+    content, style = images
+    args = ["stylize", content, "-s", style, "--backbone", "vgg19-torchvision", "--content-layers", "relu2_1",
+            "--style-layers", "relu1_1,relu2_1", "-o", tmp_path / "tv.png", *FAST]  # fmt: skip
+    result = paint(*args)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "cache" / "weights" / stand_in.filename).stat().st_size == len(data)
+    assert Image.open(tmp_path / "tv.png").size == (32, 24)
+    assert len(http_server.requests) == 1
+    assert paint(*args, "--overwrite").exit_code == 0 and len(http_server.requests) == 1  # cached now

@@ -53,7 +53,9 @@ def test_torchvision_state_dict_layout_loads(tmp_path):
     """A file in torchvision's vgg19 layout (features + classifier) loads by key into our network."""
     import torchvision
 
-    reference = torchvision.models.vgg19()
+    reference = torchvision.models.vgg19(init_weights=False)  # the layout is what matters here
+    for p in reference.features.parameters():
+        torch.nn.init.normal_(p, std=0.05)
     net = VGG19Features(registry.IMAGENET_SPACE, last_layer="relu5_4")
     net.load_features(reference.state_dict())
     x = torch.rand(1, 3, 32, 32)
