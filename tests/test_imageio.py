@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 import zlib
 from pathlib import Path
@@ -136,3 +137,12 @@ def test_failed_save_leaves_nothing(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         imageio.save_image(content_image(), tmp_path / "out.png")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_saved_files_follow_the_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        imageio.save_image(content_image(), tmp_path / "o.png")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "o.png").stat().st_mode & 0o777 == 0o644

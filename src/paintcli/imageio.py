@@ -8,7 +8,7 @@ failed or interrupted write never leaves a half-written image under the final na
 from __future__ import annotations
 
 import os
-import tempfile
+import uuid
 import warnings
 from pathlib import Path
 
@@ -144,12 +144,14 @@ def save_image(img: Image.Image, path: str | os.PathLike[str]) -> Path:
     if fmt is None:
         raise OutputError(f"cannot write {path}: unknown image type", "end the name with .png, .jpg or .webp")
     options = {"quality": 95} if fmt in {"JPEG", "WEBP"} else {}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f"{path.suffix}.tmp", dir=path.parent or ".")
+    # A unique hidden name beside the target, created like any other file (so the umask applies,
+    # unlike mkstemp's private 0600 files), then renamed over the target in one step.
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        with os.fdopen(fd, "wb") as f:
+        with open(tmp, "xb") as f:
             img.save(f, format=fmt, **options)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return path
