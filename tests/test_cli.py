@@ -40,7 +40,7 @@ def test_version():
     assert result.exit_code == 0 and result.stdout.strip() == f"paint {__version__}"
 
 
-@pytest.mark.parametrize("name", ["translate", "train"])
+@pytest.mark.parametrize("name", ["train"])
 def test_later_commands_say_they_are_not_available_yet(name):
     result = paint(name, "x.jpg")
     assert result.exit_code == 2

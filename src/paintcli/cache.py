@@ -65,52 +65,100 @@ def mirror_url(url: str) -> str:
 
 
 def path_for(entry: Entry) -> Path:
-    """Where `entry` lives: inside the installed package if bundled, else in the cache."""
+    """Where `entry` lives: inside the installed package if bundled, else in the cache.
+
+    For a dataset this is the extracted folder; its archive is only kept while being unpacked.
+    """
     if entry.bundled:
         return Path(str(resources.files("paintcli") / "data" / entry.filename))
+    path = cache_root() / FOLDERS[entry.kind] / entry.filename
+    if entry.kind == "dataset":
+        return path.with_name(path.name.removesuffix(".zip").removesuffix(".tar.gz"))
+    return path
+
+
+def archive_path(entry: Entry) -> Path:
     return cache_root() / FOLDERS[entry.kind] / entry.filename
 
 
 def is_cached(entry: Entry) -> bool:
-    return path_for(entry).is_file()
+    path = path_for(entry)
+    return path.is_dir() if entry.kind == "dataset" else path.is_file()
 
 
 def fetch(entry: Entry, *, progress: ProgressHook | None = None, settings: DownloadSettings | None = None) -> Path:
-    """The local path of `entry`, downloading it into the cache first if needed."""
+    """The local path of `entry` (a file, or a dataset's folder), downloading it first if needed."""
     dest = path_for(entry)
-    if dest.is_file():
+    if is_cached(entry):
+        if not entry.bundled and entry.kind != "dataset":
+            _check_recorded_hash(entry, dest)
         return dest
     if entry.bundled:
         raise DownloadError(
             f"the bundled file {dest} is missing from this installation",
             "reinstall paintcli (pip install --force-reinstall paintcli)",
         )
+    file = archive_path(entry)
     if offline():
         raise OfflineError(
-            f"{entry.name} ({entry.filename}) is not in the cache and PAINT_OFFLINE=1 forbids downloading",
-            f"fetch {entry.urls[0]} and save it as {dest}, or run `paint download {entry.name}` online",
+            f"{entry.name} ({file.name}) is not in the cache and PAINT_OFFLINE=1 forbids downloading",
+            f"fetch {entry.urls[0]} and save it as {file}, or run `paint download {entry.name}` online",
         )
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(dest) + ".lock"):
-        if dest.is_file():  # another process finished it while we waited
+    file.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(file) + ".lock"):
+        if is_cached(entry):  # another process finished it while we waited
             return dest
-        errors = []
-        for url in entry.urls:
-            try:
-                return download(
-                    url,
-                    dest,
-                    sha256=entry.sha256,
-                    sha256_prefix=entry.sha256_prefix,
-                    size=entry.size,
-                    progress=progress,
-                    settings=settings,
-                )
-            except ChecksumError:
-                raise
-            except DownloadError as exc:
-                errors.append(exc)
-        raise errors[-1]
+        if not file.is_file():
+            _download_any(entry, file, progress=progress, settings=settings)
+        if entry.kind != "dataset":
+            _check_recorded_hash(entry, file)  # records it the first time
+            return file
+        from paintcli.archives import extract
+
+        extract(file, dest, layout=entry.layout, top=dest.name)
+        file.unlink()
+        _record_file(file).unlink(missing_ok=True)
+        return dest
+
+
+def _download_any(entry: Entry, file: Path, *, progress, settings) -> None:
+    errors = []
+    for url in entry.urls:
+        try:
+            download(
+                url, file, sha256=entry.sha256, sha256_prefix=entry.sha256_prefix, size=entry.size,
+                progress=progress, settings=settings,
+            )  # fmt: skip
+            return
+        except ChecksumError:
+            raise
+        except DownloadError as exc:
+            errors.append(exc)
+    raise errors[-1]
+
+
+# Files whose publishers give no hash get theirs recorded on first download, in `<file>.sha256`
+# beside them, so that later corruption (a disk error, a half-copied file) is caught before use.
+
+
+def _record_file(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def _check_recorded_hash(entry: Entry, path: Path) -> None:
+    if entry.sha256 or entry.sha256_prefix:
+        return  # verified against the published hash when it was downloaded
+    record = _record_file(path)
+    digest = sha256_file(path)
+    if not record.is_file():
+        record.write_text(f"{digest}  {path.stat().st_size}\n")
+        return
+    expected = record.read_text().split()[0]
+    if digest != expected:
+        raise ChecksumError(
+            f"{path} has changed since it was downloaded (sha256 {digest[:12]}..., recorded {expected[:12]}...)",
+            f"delete it and run `paint download {entry.name}` again",
+        )
 
 
 # --- downloading ----------------------------------------------------------------------------------

@@ -123,6 +123,27 @@ def _non_negative(name: str, value: float | None) -> None:
         raise UsageError(f"{flag} must not be negative, got {value}", f"use 0 to switch a term off, or a positive {flag}")
 
 
+@dataclass(frozen=True)
+class TranslateConfig:
+    size: int | None = None  # longest side before translation; None: full resolution
+    tile: int | None = None  # tile side in pixels; None: tile only when the image would not fit
+    tile_overlap: int = 64
+    eval_mode: bool = False  # running batch-norm statistics and no dropout
+    seed: int | None = None  # makes dropout repeatable
+    direction: str | None = None  # AtoB | BtoA: the input is an AB image; take that half
+
+    def validate(self) -> TranslateConfig:
+        if self.size is not None and self.size < 1:
+            raise UsageError("--size must be positive", "use e.g. --size 512")
+        if self.tile is not None and self.tile < 16:
+            raise UsageError(f"--tile {self.tile} is too small", "use 256 or more")
+        if self.tile_overlap < 0 or (self.tile is not None and self.tile_overlap * 2 >= self.tile):
+            raise UsageError("--tile-overlap must be at least 0 and less than half of --tile", "use e.g. --tile 512 --tile-overlap 32")
+        if self.direction not in (None, "AtoB", "BtoA"):
+            raise UsageError(f"unknown direction {self.direction!r}", "use AtoB or BtoA")
+        return self
+
+
 # --- parsing helpers shared by the CLI and notebooks ------------------------------------------------------
 
 

@@ -121,6 +121,33 @@ class StepBar:
         self._progress.update(self._task, completed=step.iteration, losses=losses, rate=f"{rate:.2f} it/s")
 
 
+class ItemBar:
+    """A bar over a known number of items (images in a folder), with a rate and ETA."""
+
+    def __init__(self, label: str, total: int, quiet: bool = False):
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=err(),
+            transient=True,
+            disable=not bars_enabled(quiet),
+        )
+        self._task = self._progress.add_task(label, total=total)
+
+    def __enter__(self) -> ItemBar:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._progress.stop()
+
+    def advance(self) -> None:
+        self._progress.advance(self._task)
+
+
 def warn(message: str) -> None:
     err().print(f"[yellow]warning:[/] {message}")
 

@@ -47,14 +47,22 @@ class Entry:
     description: str
     filename: str
     urls: tuple[str, ...] = ()
-    size: int | None = None
+    size: int | None = None  # exact bytes, checked after download
+    approx_size: int | None = None  # for display only, when the exact size is not published
     sha256: str | None = None
     sha256_prefix: str | None = None
     bundled: bool = False  # shipped inside the paintcli package; never downloaded
     license: str = ""
     source: str = ""
     input_space: InputSpace | None = None
+    family: str = ""  # cyclegan | pix2pix for models and datasets
+    direction: str | None = None  # AtoB | BtoA: which half of an AB dataset image the model takes
+    layout: tuple[str, ...] = ()  # datasets: folders the extracted archive must hold
     extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def display_size(self) -> int | None:
+        return self.size or self.approx_size
 
 
 ENTRIES: dict[str, Entry] = {
@@ -89,16 +97,175 @@ ENTRIES: dict[str, Entry] = {
 
 BACKBONES = ("vgg19", "vgg19-torchvision")
 
+# --- pretrained translation models (junyanz/pytorch-CycleGAN-and-pix2pix model zoo) ------------------------
+# No hashes are published for these files: the sha256 is recorded on first download (see cache.py).
+
+CYCLEGAN_URL = "http://efrosgans.eecs.berkeley.edu/cyclegan/pretrained_models/{}.pth"
+PIX2PIX_URL = "http://efrosgans.eecs.berkeley.edu/pix2pix/models-pytorch/{}.pth"
+RESNET9_BYTES = 45_512_716  # 11,378,179 float32 parameters (computed); the files hold a little more
+UNET256_BYTES = 217_655_820  # 54,413,955 float32 parameters (computed)
+
+# (official name, what it does, direction when fed AB images of its dataset)
+_CYCLEGAN_MODELS = [
+    ("apple2orange", "apples to oranges", None),
+    ("orange2apple", "oranges to apples", None),
+    ("summer2winter_yosemite", "Yosemite in summer to winter", None),
+    ("winter2summer_yosemite", "Yosemite in winter to summer", None),
+    ("horse2zebra", "horses to zebras", None),
+    ("zebra2horse", "zebras to horses", None),
+    ("monet2photo", "Monet paintings to photos", None),
+    ("style_monet", "landscape photos to Monet paintings", None),
+    ("style_cezanne", "landscape photos to Cezanne paintings", None),
+    ("style_ukiyoe", "landscape photos to Ukiyo-e prints", None),
+    ("style_vangogh", "landscape photos to Van Gogh paintings", None),
+    ("sat2map", "aerial photos to maps", "AtoB"),
+    ("map2sat", "maps to aerial photos", "BtoA"),
+    ("cityscapes_photo2label", "street photos to Cityscapes label maps", "AtoB"),
+    ("cityscapes_label2photo", "Cityscapes label maps to street photos", "BtoA"),
+    ("facades_photo2label", "facade photos to label maps", "AtoB"),
+    ("facades_label2photo", "facade label maps to photos", "BtoA"),
+    ("iphone2dslr_flower", "iPhone flower photos to DSLR-like shallow depth of field", None),
+]
+_PIX2PIX_MODELS = [
+    ("facades_label2photo", "facade label maps to photos", "BtoA"),
+    ("sat2map", "aerial photos to maps", "AtoB"),
+    ("map2sat", "maps to aerial photos", "BtoA"),
+    ("edges2shoes", "edge drawings to shoe photos", "AtoB"),
+    ("day2night", "daytime to night-time scenes", "BtoA"),
+]
+_PIX2PIX_NAMES = {name for name, _, _ in _PIX2PIX_MODELS}
+
+# --- datasets (CycleGAN zips, pix2pix tarballs) ------------------------------------------------------------
+
+CYCLEGAN_DATA_URL = "http://efrosgans.eecs.berkeley.edu/cyclegan/datasets/{}.zip"
+PIX2PIX_DATA_URL = "http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/{}.tar.gz"
+_CYCLEGAN_DATASETS = [
+    ("apple2orange", "996 apples, 1020 oranges (ImageNet)"),
+    ("summer2winter_yosemite", "1273 summer, 854 winter photos of Yosemite"),
+    ("horse2zebra", "939 horses, 1177 zebras (ImageNet)"),
+    ("monet2photo", "1074 Monet paintings, 6853 landscape photos"),
+    ("cezanne2photo", "584 Cezanne paintings, 6853 landscape photos"),
+    ("ukiyoe2photo", "1433 Ukiyo-e prints, 6853 landscape photos"),
+    ("vangogh2photo", "401 Van Gogh paintings, 6853 landscape photos"),
+    ("maps", "1096 aerial photos and maps of New York, unpaired"),
+    ("facades", "400 facade photos and label maps, unpaired"),
+    ("iphone2dslr_flower", "1813 iPhone and 3316 DSLR flower photos"),
+    ("ae_photos", "a few test photos"),
+    ("mini", "a tiny unaligned set for smoke tests"),
+]
+_PIX2PIX_DATASETS = [
+    ("facades", "400 pairs of facade photo (A) and label map (B)"),
+    ("maps", "1096 pairs of aerial photo (A) and map (B)"),
+    ("edges2shoes", "50k pairs of edges (A) and shoe photo (B)"),
+    ("edges2handbags", "137k pairs of edges (A) and handbag photo (B)"),
+    ("night2day", "about 20k pairs of night (A) and day (B) scenes"),
+    ("mini_pix2pix", "a tiny aligned set for smoke tests"),
+]
+
+
+def _model_entries() -> list[Entry]:
+    entries = []
+    for name, what, direction in _CYCLEGAN_MODELS:
+        key = f"{name}_cyclegan" if name in _PIX2PIX_NAMES else name
+        entries.append(
+            Entry(
+                name=key, kind="model", family="cyclegan", direction=direction,
+                description=f"CycleGAN: {what}", filename=f"cyclegan/{name}.pth",
+                urls=(CYCLEGAN_URL.format(name),), approx_size=RESNET9_BYTES,
+                source="junyanz/pytorch-CycleGAN-and-pix2pix model zoo", extra={"arch": "resnet_9blocks"},
+            )  # fmt: skip
+        )
+    for name, what, direction in _PIX2PIX_MODELS:
+        entries.append(
+            Entry(
+                name=name, kind="model", family="pix2pix", direction=direction,
+                description=f"pix2pix: {what}", filename=f"pix2pix/{name}.pth",
+                urls=(PIX2PIX_URL.format(name),), approx_size=UNET256_BYTES,
+                source="junyanz/pytorch-CycleGAN-and-pix2pix model zoo", extra={"arch": "unet_256"},
+            )  # fmt: skip
+        )
+    return entries
+
+
+def _dataset_entries() -> list[Entry]:
+    unaligned = ("trainA", "trainB")
+    entries = [
+        Entry(
+            name=f"cyclegan/{name}", kind="dataset", family="cyclegan", description=f"CycleGAN data: {what}",
+            filename=f"cyclegan/{name}.zip", urls=(CYCLEGAN_DATA_URL.format(name),),
+            layout=() if name == "ae_photos" else unaligned,  # ae_photos is a loose set of test photos
+            source="junyanz/pytorch-CycleGAN-and-pix2pix datasets",
+        )  # fmt: skip
+        for name, what in _CYCLEGAN_DATASETS
+    ]
+    entries += [
+        Entry(
+            name=f"pix2pix/{name}", kind="dataset", family="pix2pix", description=f"pix2pix data: {what}",
+            filename=f"pix2pix/{name}.tar.gz", urls=(PIX2PIX_DATA_URL.format(name),), layout=("train",),
+            source="junyanz/pytorch-CycleGAN-and-pix2pix datasets",
+        )  # fmt: skip
+        for name, what in _PIX2PIX_DATASETS
+    ]
+    return entries
+
+
+ENTRIES.update({e.name: e for e in _model_entries() + _dataset_entries()})
+
+# Short names users type. Each points at one entry.
+ALIASES = {
+    "facades": "facades_label2photo",
+    "monet": "style_monet",
+    "vangogh": "style_vangogh",
+    "cezanne": "style_cezanne",
+    "ukiyoe": "style_ukiyoe",
+    "zebra": "horse2zebra",
+    "horse": "zebra2horse",
+    "orange": "apple2orange",
+    "apple": "orange2apple",
+    "winter": "summer2winter_yosemite",
+    "summer": "winter2summer_yosemite",
+    "map": "sat2map",
+    "satellite": "map2sat",
+    "shoes": "edges2shoes",
+    "night": "day2night",
+    "dslr": "iphone2dslr_flower",
+}
+REFUSED = {  # names users try that cannot be served, and why
+    "cityscapes": "the Cityscapes licence forbids redistribution: build it from the official files "
+    "(gtFine_trainvaltest.zip, leftImg8bit_trainvaltest.zip) and pass the folder with --data",
+}
+
 
 def get(name: str) -> Entry:
-    """The entry called `name`, or an error that suggests the closest name."""
-    try:
-        return ENTRIES[name]
-    except KeyError:
-        raise UnknownNameError(
-            f"unknown name {name!r}{did_you_mean(name, ENTRIES)}",
-            "run `paint download --list` to see every name",
-        ) from None
+    """The entry called `name` (or an alias of it), or an error that suggests the closest name."""
+    entry = ENTRIES.get(ALIASES.get(name, name))
+    if entry is not None:
+        return entry
+    if name in REFUSED:
+        raise UnknownNameError(f"{name} cannot be downloaded", REFUSED[name])
+    raise UnknownNameError(
+        f"unknown name {name!r}{did_you_mean(name, list(ENTRIES) + list(ALIASES))}",
+        "run `paint download --list` to see every name",
+    )
+
+
+def resolve(name: str, kind: Kind | None = None, family: str | None = None) -> Entry:
+    """Look `name` up, preferring entries of `kind` and `family`: `monet2photo` is a model, but
+    `resolve("monet2photo", "dataset", "cyclegan")` is the CycleGAN dataset `cyclegan/monet2photo`."""
+    if kind == "dataset":
+        for candidate in ([f"{family}/{name}"] if family else []) + [name, f"cyclegan/{name}", f"pix2pix/{name}"]:
+            entry = ENTRIES.get(candidate)
+            if entry is not None and entry.kind == "dataset" and (family is None or entry.family == family):
+                return entry
+    entry = get(name)
+    if kind is not None and entry.kind != kind:
+        raise UnknownNameError(f"{name!r} is a {entry.kind}, not a {kind}", "run `paint download --list` to see the names")
+    return entry
+
+
+def datasets_named(short: str) -> list[Entry]:
+    """Datasets whose name without the family is `short` (for hints)."""
+    return [e for e in ENTRIES.values() if e.kind == "dataset" and e.name.split("/", 1)[-1] == short]
 
 
 def entries(kind: Kind | None = None) -> list[Entry]:

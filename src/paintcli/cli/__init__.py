@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from paintcli import __version__
-from paintcli.cli import download, placeholders, stylize
+from paintcli.cli import download, placeholders, stylize, translate
 from paintcli.cli.common import State
 
 app = typer.Typer(
@@ -40,9 +40,7 @@ def root(
 
 
 app.command("stylize", no_args_is_help=True)(stylize.command)
-app.command("translate", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})(
-    placeholders.translate
-)
+app.command("translate", no_args_is_help=True)(translate.command)
 app.command("train", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})(
     placeholders.train
 )

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from paintcli import cache, console, registry
 from paintcli.cli.common import QuietOpt, boundary
-from paintcli.errors import UsageError
+from paintcli.errors import UnknownNameError, UsageError
 
 
 @boundary
@@ -19,26 +19,45 @@ def command(
     list_: Annotated[bool, typer.Option("--list", "-l", help="Show every name, its size and whether it is cached.")] = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Fetch pretrained weights (and later models and datasets) into the cache, verified and resumable.
+    """Fetch pretrained weights, translation models and datasets into the cache, verified and resumable.
 
     The cache is under your user cache folder (move it with PAINT_CACHE_DIR). Each fetched file's path
     is printed on stdout.
 
     Examples:\n
       paint download --list\n
-      paint download vgg19-torchvision
+      paint download horse2zebra\n
+      paint download cyclegan/monet2photo\n
+      paint download pix2pix/facades
     """
     if list_:
         _print_table()
         return
     if not names:
         raise UsageError("no name given", "run `paint download --list` to see the names, then `paint download NAME`")
-    entries = [registry.get(name) for name in names]  # unknown names fail before any download starts
-    for entry in entries:
+    entries = [_lookup(name) for name in names]  # unknown names fail before any download starts
+    for name, entry in zip(names, entries, strict=True):
+        also = [d.name for d in registry.datasets_named(name) if d is not entry]
+        if also:
+            console.info(f"note: {name} is also a dataset name; `paint download {also[0]}` fetches the dataset", quiet)
         if not cache.is_cached(entry) and not cache.offline():
             console.info(f"downloading {entry.name} ({_size(entry.size)}) from {cache.mirror_url(entry.urls[0])}", quiet)
         path = cache.fetch(entry, progress=console.DownloadBar(quiet))
         typer.echo(str(path))
+
+
+def _lookup(name: str) -> registry.Entry:
+    """A registry name or alias; a bare dataset name (`edges2handbags`) when it names one dataset."""
+    try:
+        return registry.get(name)
+    except UnknownNameError:
+        datasets = registry.datasets_named(name)
+        if len(datasets) == 1:
+            return datasets[0]
+        if datasets:
+            names = " or ".join(d.name for d in datasets)
+            raise UnknownNameError(f"{name} names several datasets", f"say which: paint download {names}") from None
+        raise
 
 
 def _print_table() -> None:
@@ -47,8 +66,14 @@ def _print_table() -> None:
         table.add_column(column, no_wrap=column != "description")
     for entry in registry.entries():
         state = "bundled" if entry.bundled else ("yes" if cache.is_cached(entry) else "no")
-        table.add_row(entry.name, entry.kind, _size(entry.size), state, entry.description)
-    Console(soft_wrap=False, width=max(100, Console().width)).print(table)
+        approx = "~" if entry.size is None and entry.approx_size else ""
+        table.add_row(entry.name, entry.kind, approx + _size(entry.display_size), state, entry.description)
+    aliases = ", ".join(f"{short}={full}" for short, full in registry.ALIASES.items())
+    out = Console(soft_wrap=False)
+    if not out.is_terminal:
+        out = Console(soft_wrap=False, width=250)  # piped: one line per entry, for grep and scripts
+    out.print(table)
+    console.info(f"aliases: {aliases}")
     console.info(f"cache: {cache.cache_root()}")
 
 

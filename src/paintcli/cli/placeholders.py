@@ -16,12 +16,6 @@ def _not_yet(name: str) -> None:
 
 
 @boundary
-def translate(ctx: typer.Context) -> None:
-    """Image-to-image translation with pix2pix and CycleGAN generators (not yet available)."""
-    _not_yet("translate")
-
-
-@boundary
 def train(ctx: typer.Context) -> None:
     """Train CycleGAN, pix2pix and fast style models (not yet available)."""
     _not_yet("train")
