@@ -367,3 +367,31 @@ def test_malicious_tar_is_refused(tmp_path, kind):
     with pytest.raises(ArchiveError, match="unsafe"):
         extract(archive, tmp_path / "out")
     assert not (tmp_path / "out").exists() and not (tmp_path.parent / "evil").exists()
+
+
+def test_tiling_is_chosen_by_itself_when_memory_is_short(small_resnet, monkeypatch):
+    from paintcli.engines import translate
+
+    img = content_image((96, 64))
+    whole = Translator(small_resnet).run(img)
+    monkeypatch.setattr(translate, "_free_memory", lambda device: 2_000_000)  # about 2 MB free
+    monkeypatch.setattr(Translator, "_auto_tile", lambda self: 64)
+    tiled = Translator(small_resnet, TranslateConfig(tile_overlap=24)).run(img)
+    assert whole.tiles == 1 and tiled.tiles > 1
+    assert tiled.image.size == whole.image.size
+
+
+def test_download_a_zoo_model_by_name(http_server, monkeypatch, tmp_path):
+    state = randomised(ResnetGenerator(3, 3, 9, ngf=4)).state_dict()
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    http_server.add("/efrosgans.eecs.berkeley.edu/cyclegan/pretrained_models/horse2zebra.pth", buffer.getvalue())
+    monkeypatch.delenv("PAINT_OFFLINE")
+    monkeypatch.setenv("PAINT_MIRROR", http_server.base)
+    result = runner.invoke(app, ["download", "zebra", "-q"])
+    assert result.exit_code == 0, result.output
+    path = tmp_path / "cache" / "models" / "cyclegan" / "horse2zebra.pth"
+    assert result.stdout.strip() == str(path) and path.stat().st_size == len(buffer.getvalue())
+    assert "note: zebra" not in result.stderr
+    listing = runner.invoke(app, ["download", "--list"]).stdout
+    assert any(line.split()[:1] == ["horse2zebra"] and " yes " in line for line in listing.splitlines())
