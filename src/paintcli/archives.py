@@ -71,38 +71,35 @@ def _safe_member_path(name: str, staging: Path) -> Path:
 
 def _extract_zip(archive: Path, staging: Path) -> None:
     with zipfile.ZipFile(archive) as zf:
-        members = zf.infolist()
-        for info in members:  # check everything before writing anything
-            _safe_member_path(info.filename, staging)
+        members = []
+        for info in zf.infolist():
             mode = info.external_attr >> 16
-            if mode and (mode & 0o170000) == 0o120000:
-                raise ArchiveError(f"the archive member {info.filename!r} is a symbolic link", "the archive is unsafe; it was not extracted")
-        for info in members:
-            dest = _safe_member_path(info.filename, staging)
-            if info.is_dir():
-                dest.mkdir(parents=True, exist_ok=True)
-                continue
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            with zf.open(info) as src, open(dest, "wb") as out:
-                shutil.copyfileobj(src, out, 1 << 20)
+            is_link = bool(mode) and (mode & 0o170000) == 0o120000
+            kind = "link" if is_link else ("dir" if info.is_dir() else "file")
+            members.append((info.filename, kind, lambda info=info: zf.open(info)))
+        _write_members(members, staging)
 
 
 def _extract_tar(archive: Path, staging: Path) -> None:
     with tarfile.open(archive) as tf:
-        members = tf.getmembers()
-        for member in members:
-            _safe_member_path(member.name, staging)
-            if not (member.isfile() or member.isdir()):
-                kind = "link" if member.issym() or member.islnk() else "special file"
-                raise ArchiveError(f"the archive member {member.name!r} is a {kind}", "the archive is unsafe; it was not extracted")
-        for member in members:
-            dest = _safe_member_path(member.name, staging)
-            if member.isdir():
-                dest.mkdir(parents=True, exist_ok=True)
-                continue
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            src = tf.extractfile(member)
-            if src is None:
-                continue
-            with src, open(dest, "wb") as out:
-                shutil.copyfileobj(src, out, 1 << 20)
+        members = []
+        for m in tf.getmembers():
+            kind = "dir" if m.isdir() else "file" if m.isfile() else "link" if (m.issym() or m.islnk()) else "special file"
+            members.append((m.name, kind, lambda m=m: tf.extractfile(m)))
+        _write_members(members, staging)
+
+
+def _write_members(members, staging: Path) -> None:
+    """Check every (name, kind, open) member first, then write; a bad one means nothing is written."""
+    for name, kind, _ in members:
+        _safe_member_path(name, staging)
+        if kind not in {"file", "dir"}:
+            raise ArchiveError(f"the archive member {name!r} is a {kind}", "the archive is unsafe; it was not extracted")
+    for name, kind, open_member in members:
+        dest = _safe_member_path(name, staging)
+        if kind == "dir":
+            dest.mkdir(parents=True, exist_ok=True)
+            continue
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with open_member() as src, open(dest, "wb") as out:
+            shutil.copyfileobj(src, out, 1 << 20)

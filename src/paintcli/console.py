@@ -52,15 +52,7 @@ class DownloadBar(ProgressHook):
     def start(self, description: str, total: int | None, completed: int) -> None:
         if not self.enabled:
             return
-        self._progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
-            console=err(),
-            transient=True,
-        )
+        self._progress = _bar(DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(), quiet=False)
         self._progress.start()
         self._task = self._progress.add_task(description, total=total, completed=completed)
 
@@ -74,6 +66,14 @@ class DownloadBar(ProgressHook):
             self._progress = None
 
 
+def _bar(*columns, quiet: bool) -> Progress:
+    """A transient progress display on stderr, shown only where bars are enabled."""
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), *columns, console=err(), transient=True,
+        disable=not bars_enabled(quiet),
+    )  # fmt: skip
+
+
 class StepBar:
     """A live bar for an optimisation: iteration, losses and iterations per second.
 
@@ -83,17 +83,13 @@ class StepBar:
     def __init__(self, label: str, quiet: bool = False):
         self.label = label
         self.enabled = bars_enabled(quiet)
-        self._progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
+        self._progress = _bar(
             MofNCompleteColumn(),
             TextColumn("{task.fields[losses]}"),
             TextColumn("{task.fields[rate]}"),
             TimeElapsedColumn(),
             TimeRemainingColumn(),
-            console=err(),
-            transient=True,
-            disable=not self.enabled,
+            quiet=quiet,
         )
         self._task = None
         self._scale = None
@@ -125,16 +121,7 @@ class ItemBar:
     """A bar over a known number of items (images in a folder), with a rate and ETA."""
 
     def __init__(self, label: str, total: int, quiet: bool = False):
-        self._progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=err(),
-            transient=True,
-            disable=not bars_enabled(quiet),
-        )
+        self._progress = _bar(MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(), quiet=quiet)
         self._task = self._progress.add_task(label, total=total)
 
     def __enter__(self) -> ItemBar:

@@ -164,27 +164,22 @@ _PIX2PIX_DATASETS = [
 
 
 def _model_entries() -> list[Entry]:
-    entries = []
-    for name, what, direction in _CYCLEGAN_MODELS:
-        key = f"{name}_cyclegan" if name in _PIX2PIX_NAMES else name
-        entries.append(
-            Entry(
-                name=key, kind="model", family="cyclegan", direction=direction,
-                description=f"CycleGAN: {what}", filename=f"cyclegan/{name}.pth",
-                urls=(CYCLEGAN_URL.format(name),), approx_size=RESNET9_BYTES,
-                source="junyanz/pytorch-CycleGAN-and-pix2pix model zoo", extra={"arch": "resnet_9blocks"},
-            )  # fmt: skip
-        )
-    for name, what, direction in _PIX2PIX_MODELS:
-        entries.append(
-            Entry(
-                name=name, kind="model", family="pix2pix", direction=direction,
-                description=f"pix2pix: {what}", filename=f"pix2pix/{name}.pth",
-                urls=(PIX2PIX_URL.format(name),), approx_size=UNET256_BYTES,
-                source="junyanz/pytorch-CycleGAN-and-pix2pix model zoo", extra={"arch": "unet_256"},
-            )  # fmt: skip
-        )
-    return entries
+    def model(key, name, family, what, direction, url, size, arch) -> Entry:
+        return Entry(
+            name=key, kind="model", family=family, direction=direction, description=f"{family_label[family]}: {what}",
+            filename=f"{family}/{name}.pth", urls=(url.format(name),), approx_size=size,
+            source="junyanz/pytorch-CycleGAN-and-pix2pix model zoo", extra={"arch": arch},
+        )  # fmt: skip
+
+    family_label = {"cyclegan": "CycleGAN", "pix2pix": "pix2pix"}
+    cyclegan = [
+        model(f"{n}_cyclegan" if n in _PIX2PIX_NAMES else n, n, "cyclegan", what, d, CYCLEGAN_URL, RESNET9_BYTES, "resnet_9blocks")
+        for n, what, d in _CYCLEGAN_MODELS
+    ]
+    pix2pix = [
+        model(n, n, "pix2pix", what, d, PIX2PIX_URL, UNET256_BYTES, "unet_256") for n, what, d in _PIX2PIX_MODELS
+    ]
+    return cyclegan + pix2pix
 
 
 def _dataset_entries() -> list[Entry]:
