@@ -40,13 +40,6 @@ def test_version():
     assert result.exit_code == 0 and result.stdout.strip() == f"paint {__version__}"
 
 
-@pytest.mark.parametrize("name", ["train"])
-def test_later_commands_say_they_are_not_available_yet(name):
-    result = paint(name, "x.jpg")
-    assert result.exit_code == 2
-    assert "not yet available" in error_line(result)
-
-
 def test_stylize_writes_the_derived_output_and_a_summary(images):
     content, style = images
     result = paint("stylize", content, "--style", style, *FAST)

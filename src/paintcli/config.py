@@ -144,6 +144,90 @@ class TranslateConfig:
         return self
 
 
+@dataclass(frozen=True)
+class TrainConfig:
+    """CycleGAN and pix2pix training. The defaults are the published recipes (the official
+    train_options.py with cycle_gan_model.py / pix2pix_model.py); `for_recipe` picks each one's own."""
+
+    recipe: Literal["cyclegan", "pix2pix"] = "cyclegan"
+    # data
+    dataset: str | None = None  # a registry name, e.g. monet2photo or facades
+    data: str | None = None  # a folder in the official layout
+    data_a: str | None = None  # two plain folders (paired by file name for pix2pix)
+    data_b: str | None = None
+    direction: Literal["AtoB", "BtoA"] = "AtoB"
+    load_size: int = 286
+    crop_size: int = 256
+    flip: bool = True
+    # networks
+    netG: str = "resnet9"  # resnet6 | resnet9 | unet128 | unet256
+    ngf: int = 64
+    ndf: int = 64
+    n_layers_D: int = 3
+    norm: Literal["instance", "batch", "none"] = "instance"
+    dropout: bool = False
+    # losses
+    gan_loss: Literal["lsgan", "vanilla"] = "lsgan"
+    lambda_cycle: float = 10.0  # CycleGAN: weight of the A->B->A and B->A->B reconstructions
+    lambda_identity: float = 0.5  # CycleGAN: identity loss weight, as a fraction of lambda_cycle
+    lambda_l1: float = 100.0  # pix2pix: weight of the L1 loss to the target
+    pool_size: int = 50  # CycleGAN: earlier fakes shown to the discriminators
+    # optimisation
+    epochs: int = 100  # at the initial learning rate
+    epochs_decay: int = 100  # then decaying linearly to zero
+    batch_size: int = 1
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    # bookkeeping
+    seed: int = 0
+    save_every: int = 5  # epochs between numbered checkpoints (latest is written every epoch)
+    max_steps: int | None = None  # stop after this many steps in all (for smoke runs and tests)
+    workers: int | None = None  # data-loading processes; None: chosen for the device
+    precision: Literal["auto", "fp32", "bf16"] = "auto"  # auto: bf16 autocast on CUDA GPUs that support it
+
+    @classmethod
+    def for_recipe(cls, recipe: str, **changes) -> TrainConfig:
+        """The published defaults of `recipe`, with `changes` applied (None values are ignored)."""
+        defaults = PIX2PIX_DEFAULTS if recipe == "pix2pix" else {}
+        return cls(recipe=recipe, **{**defaults, **{k: v for k, v in changes.items() if v is not None}})
+
+    @property
+    def total_epochs(self) -> int:
+        return self.epochs + self.epochs_decay
+
+    def validate(self) -> TrainConfig:
+        for name, allowed in (
+            ("direction", ("AtoB", "BtoA")), ("norm", ("instance", "batch", "none")),
+            ("gan_loss", ("lsgan", "vanilla")), ("precision", ("auto", "fp32", "bf16")),
+        ):  # fmt: skip
+            if getattr(self, name) not in allowed:
+                raise UsageError(f"unknown --{name.replace('_', '-')} {getattr(self, name)!r}", f"use one of: {', '.join(allowed)}")
+        if self.netG not in GENERATORS:
+            raise UsageError(f"unknown --netG {self.netG!r}", f"use one of: {', '.join(GENERATORS)}")
+        if self.crop_size > self.load_size:
+            raise UsageError(f"--crop-size {self.crop_size} is larger than --load-size {self.load_size}", "crop at most the loaded size")
+        for name in ("load_size", "crop_size", "batch_size", "ngf", "ndf", "n_layers_D"):
+            if getattr(self, name) < 1:
+                raise UsageError(f"--{name.replace('_', '-')} must be at least 1", "use the default")
+        for name in ("lambda_cycle", "lambda_identity", "lambda_l1", "lr", "pool_size", "epochs", "epochs_decay"):
+            _non_negative(name, getattr(self, name))
+        multiple = 2 ** GENERATORS[self.netG][1] if GENERATORS[self.netG][0] == "unet" else 4
+        if self.crop_size % multiple:
+            raise UsageError(f"--crop-size {self.crop_size} must be a multiple of {multiple} for {self.netG}", "use e.g. 256")
+        if self.total_epochs < 1:
+            raise UsageError("--epochs plus --epochs-decay must be at least 1", "use e.g. --epochs 100 --epochs-decay 100")
+        sources = sum(x is not None for x in (self.dataset, self.data, self.data_a or self.data_b))
+        if sources != 1 or bool(self.data_a) != bool(self.data_b):
+            raise UsageError("give one data source", "a dataset name, or --data DIR, or both --data-a DIR and --data-b DIR")
+        return self
+
+
+# (architecture, residual blocks or downsamplings) behind each --netG name
+GENERATORS = {"resnet6": ("resnet", 6), "resnet9": ("resnet", 9), "unet128": ("unet", 7), "unet256": ("unet", 8)}
+PIX2PIX_DEFAULTS = dict(netG="unet256", norm="batch", dropout=True, gan_loss="vanilla", pool_size=0, direction="AtoB")
+
+
 # --- parsing helpers shared by the CLI and notebooks ------------------------------------------------------
 
 

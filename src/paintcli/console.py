@@ -117,6 +117,33 @@ class StepBar:
         self._progress.update(self._task, completed=step.iteration, losses=losses, rate=f"{rate:.2f} it/s")
 
 
+class TrainBar:
+    """Epoch, step, losses, images per second and ETA of a training run."""
+
+    def __init__(self, quiet: bool = False):
+        self._progress = _bar(
+            MofNCompleteColumn(), TextColumn("{task.fields[losses]}"), TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(), TimeRemainingColumn(), quiet=quiet,
+        )  # fmt: skip
+        self._task = None
+
+    def __enter__(self) -> TrainBar:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._progress.stop()
+
+    def update(self, step) -> None:
+        if self._task is None:
+            self._task = self._progress.add_task("", total=step.steps, completed=step.step - 1, losses="", rate="")
+        losses = " ".join(f"{k} {v:.3g}" for k, v in step.losses.items())
+        self._progress.update(
+            self._task, completed=step.step, description=f"epoch {step.epoch}/{step.epochs}",
+            losses=losses, rate=f"{step.images_per_second:.1f} img/s",
+        )  # fmt: skip
+
+
 class ItemBar:
     """A bar over a known number of items (images in a folder), with a rate and ETA."""
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from paintcli import __version__
-from paintcli.cli import download, placeholders, stylize, translate
+from paintcli.cli import download, stylize, train, translate
 from paintcli.cli.common import State
 
 app = typer.Typer(
@@ -41,9 +41,7 @@ def root(
 
 app.command("stylize", no_args_is_help=True)(stylize.command)
 app.command("translate", no_args_is_help=True)(translate.command)
-app.command("train", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})(
-    placeholders.train
-)
+app.add_typer(train.app, name="train")
 app.command("download")(download.command)
 
 

@@ -1,0 +1,229 @@
+"""Training: both recipes run, resume is exact, exports translate, two processes equal one, bad data is refused."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from paintcli.checkpoints import load_generator
+from paintcli.cli import app
+from paintcli.nets.discriminators import NLayerDiscriminator
+from paintcli.nets.generators import ResnetGenerator
+from paintcli.config import TrainConfig
+from paintcli.training.loop import TrainingError, train
+from tests.conftest import content_image, style_image
+
+runner = CliRunner()
+TINY = dict(ngf=4, ndf=4, load_size=40, crop_size=32, epochs=1, epochs_decay=1)
+TINY_ARGS = ["--ngf", "4", "--ndf", "4", "--load-size", "40", "--crop-size", "32", "--epochs", "1", "--epochs-decay", "1"]
+
+
+@pytest.fixture
+def unaligned(tmp_path) -> Path:
+    root = tmp_path / "horses"
+    for sub, make in (("trainA", content_image), ("trainB", style_image)):
+        (root / sub).mkdir(parents=True)
+        for i in range(3):
+            make((40, 40)).rotate(30 * i).save(root / sub / f"{i}.png")
+    return root
+
+
+@pytest.fixture
+def aligned(tmp_path) -> Path:
+    root = tmp_path / "facades"
+    (root / "train").mkdir(parents=True)
+    for i in range(3):
+        ab = Image.new("RGB", (80, 40))
+        ab.paste(content_image((40, 40)).rotate(30 * i), (0, 0))
+        ab.paste(style_image((40, 40)).rotate(30 * i), (40, 0))
+        ab.save(root / "train" / f"{i}.jpg")
+    return root
+
+
+def cyclegan(data, **changes) -> TrainConfig:
+    return TrainConfig.for_recipe("cyclegan", data=str(data), netG="resnet6", pool_size=2, **{**TINY, **changes})
+
+
+def pix2pix(data, **changes) -> TrainConfig:
+    return TrainConfig.for_recipe("pix2pix", data=str(data), netG="unet128", load_size=160, crop_size=128,
+                                  ngf=4, ndf=4, epochs=1, epochs_decay=1, **changes)  # fmt: skip
+
+
+def weights(run: Path, name: str) -> dict[str, torch.Tensor]:
+    return torch.load(run / f"latest_net_{name}.pth", weights_only=True)
+
+
+def assert_same_weights(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.allclose(a[k], b[k], atol=1e-6, rtol=0), k
+
+
+def test_cyclegan_runs_and_writes_the_run_folder(unaligned, tmp_path):
+    result = train(cyclegan(unaligned, max_steps=4), tmp_path / "run", device="cpu")
+    run = tmp_path / "run"
+    assert result.steps == 4 and result.stopped_early
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [1, 2, 3, 4] and [r["epoch"] for r in records] == [1, 1, 1, 2]
+    for key in ("G_A", "G_B", "cycle_A", "cycle_B", "idt_A", "idt_B", "D_A", "D_B", "lr", "images_per_second"):
+        assert all(torch.isfinite(torch.tensor(r[key])) for r in records), key
+    assert json.loads((run / "settings.json").read_text())["netG"] == "resnet6"
+    assert (run / "samples" / "epoch_001.png").is_file()  # written at the end of epoch 1
+    # 3 images across (the whole tiny dataset); 6 rows: A, G_A(A), G_B(G_A(A)), B, G_B(B), G_A(G_B(B))
+    assert Image.open(run / "samples" / "epoch_001.png").size == (3 * 32, 6 * 32)
+    for name in ("G_A", "G_B", "D_A", "D_B"):
+        assert (run / f"latest_net_{name}.pth").is_file()
+    assert (run / "checkpoints" / "latest.pt").is_file()
+
+
+def test_pix2pix_runs_with_direction(aligned, tmp_path):
+    result = train(pix2pix(aligned, direction="BtoA", max_steps=2), tmp_path / "run", device="cpu")
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert result.steps == 2 and set(records[0]) >= {"G_GAN", "G_L1", "D"}
+    assert all(torch.isfinite(torch.tensor([r["G_GAN"], r["G_L1"], r["D"]])).all() for r in records)
+    assert (tmp_path / "run" / "latest_net_G.pth").is_file() and (tmp_path / "run" / "latest_net_D.pth").is_file()
+
+
+@pytest.mark.parametrize("make", [cyclegan, pix2pix])
+def test_resume_is_exact(make, request, tmp_path):
+    data = request.getfixturevalue("unaligned" if make is cyclegan else "aligned")
+    train(make(data, max_steps=5), tmp_path / "straight", device="cpu")
+    train(make(data, max_steps=2), tmp_path / "stopped", device="cpu")
+    train(make(data, max_steps=5), tmp_path / "stopped", device="cpu", resume=True)
+    for name in ("G_A", "G_B", "D_A", "D_B") if make is cyclegan else ("G", "D"):
+        assert_same_weights(weights(tmp_path / "straight", name), weights(tmp_path / "stopped", name))
+    straight = (tmp_path / "straight" / "metrics.jsonl").read_text().splitlines()
+    resumed = (tmp_path / "stopped" / "metrics.jsonl").read_text().splitlines()
+    strip = lambda lines: [{k: v for k, v in json.loads(l).items() if k != "images_per_second"} for l in lines]  # noqa: E731
+    assert strip(straight) == strip(resumed)
+
+
+def test_exported_generator_loads_in_translate(unaligned, tmp_path):
+    train(cyclegan(unaligned, max_steps=1), tmp_path / "run", device="cpu")
+    content_image((50, 30)).save(tmp_path / "photo.png")
+    model = tmp_path / "run" / "latest_net_G_A.pth"
+    result = runner.invoke(app, ["translate", str(tmp_path / "photo.png"), "--model", str(model), "-o", str(tmp_path / "out.png")])
+    assert result.exit_code == 0, result.output
+    assert Image.open(tmp_path / "out.png").size == (50, 30)
+    assert set(torch.load(model, weights_only=True)) == set(ResnetGenerator(3, 3, 6, ngf=4).state_dict())  # official layout
+
+
+def test_diverging_loss_stops_with_the_last_good_checkpoint(unaligned, tmp_path, monkeypatch):
+    from paintcli.training.recipes import CycleGAN
+
+    real_step = CycleGAN.step
+    calls = {"n": 0}
+
+    def step(self, batch):
+        calls["n"] += 1
+        losses = real_step(self, batch)
+        return {**losses, "G_A": float("nan")} if calls["n"] == 5 else losses
+
+    monkeypatch.setattr(CycleGAN, "step", step)
+    with pytest.raises(TrainingError, match=r"diverged at step 5 \(epoch 2\): G_A=nan; the last good checkpoint is .*latest.pt"):
+        train(cyclegan(unaligned), tmp_path / "run", device="cpu")
+    state = torch.load(tmp_path / "run" / "checkpoints" / "latest.pt", weights_only=True)
+    assert state["step"] == 3  # the end of epoch 1, before the bad step
+
+
+def test_cli_train_resume_and_refusals(unaligned, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    args = ["train", "cyclegan", "--data", str(unaligned), "--netG", "resnet6", *TINY_ARGS]
+    first = runner.invoke(app, [*args, "--max-steps", "2"])
+    assert first.exit_code == 0, first.output
+    run = Path("runs") / "horses_cyclegan"  # relative to the working folder, as given
+    assert first.stdout.split() == [str(run / "latest_net_G_A.pth"), str(run / "latest_net_G_B.pth")]
+    again = runner.invoke(app, [*args, "--max-steps", "2"])
+    assert again.exit_code == 2 and "already holds a run" in again.stderr
+    more = runner.invoke(app, ["train", "cyclegan", "--resume", str(run), "--max-steps", "3"])
+    assert more.exit_code == 0, more.output
+    assert len((run / "metrics.jsonl").read_text().splitlines()) == 3
+    changed = runner.invoke(app, ["train", "cyclegan", "--resume", str(run), "--lr", "0.1"])
+    assert changed.exit_code == 2 and "cannot change lr when resuming" in changed.stderr
+    wrong = runner.invoke(app, ["train", "pix2pix", "--resume", str(run)])
+    assert wrong.exit_code == 2 and "is a cyclegan run" in wrong.stderr
+
+
+def _break(root: Path, how: str) -> Path:
+    if how == "missing trainB":
+        for p in (root / "trainB").iterdir():
+            p.unlink()
+        (root / "trainB").rmdir()
+    elif how == "empty folder":
+        for p in (root / "trainA").iterdir():
+            p.unlink()
+    elif how == "unreadable image":
+        (root / "trainA" / "9.png").write_text("not a png")
+    return root
+
+
+@pytest.mark.parametrize(
+    "how, expected",
+    [
+        ("missing trainB", "has no trainB/ folder"),
+        ("empty folder", "trainA holds no images"),
+        ("unreadable image", "9.png is not a readable image"),
+    ],
+)
+def test_bad_unaligned_layouts(unaligned, tmp_path, how, expected):
+    _break(unaligned, how)
+    result = runner.invoke(app, ["train", "cyclegan", "--data", str(unaligned), "--out", str(tmp_path / "run"), *TINY_ARGS])
+    assert result.exit_code == 2 and expected in result.stderr, result.output
+    assert not (tmp_path / "run").exists()  # refused before training started
+
+
+def test_bad_aligned_layouts(aligned, tmp_path):
+    Image.new("RGB", (81, 40)).save(aligned / "train" / "odd.png")
+    result = runner.invoke(app, ["train", "pix2pix", "--data", str(aligned), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2 and "81 pixels wide: an AB image needs an even width" in result.stderr
+    result = runner.invoke(app, ["train", "pix2pix", "--data", str(tmp_path / "nowhere")])
+    assert result.exit_code == 2 and "is not a folder" in result.stderr
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    content_image((40, 40)).save(tmp_path / "a" / "x.png")
+    content_image((40, 40)).save(tmp_path / "b" / "y.png")
+    result = runner.invoke(app, ["train", "pix2pix", "--data-a", str(tmp_path / "a"), "--data-b", str(tmp_path / "b")])
+    assert result.exit_code == 2 and "unmatched: x.png" in result.stderr
+
+
+def test_two_processes_equal_one_process_on_the_combined_batch(unaligned, tmp_path):
+    """--devices 2 (torchrun, gloo on CPU): both ranks agree (checked at every save) and match one
+    process with twice the batch."""
+    for sub, make in (("trainA", content_image), ("trainB", style_image)):  # 4 images: no sampler padding
+        make((40, 40)).rotate(100).save(unaligned / sub / "3.png")
+    env = {**os.environ, "PAINT_DEVICE": "cpu", "OMP_NUM_THREADS": "1"}
+    common = ["train", "cyclegan", "--data", str(unaligned), "--netG", "resnet6", "--pool-size", "0", *TINY_ARGS, "-q"]
+    double = subprocess.run(
+        [sys.executable, "-m", "paintcli", *common, "--batch-size", "1", "--devices", "2", "--out", str(tmp_path / "ddp"), "--max-steps", "2"],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert double.returncode == 0, double.stderr[-3000:]
+    single = runner.invoke(app, [*common, "--batch-size", "2", "--out", str(tmp_path / "one"), "--max-steps", "2"])
+    assert single.exit_code == 0, single.output
+    # Compare what the networks compute, not raw weights: conv biases that feed an InstanceNorm have
+    # a true gradient of zero, so Adam's first steps move them by +-lr on float noise alone, and
+    # they cannot change any output.
+    torch.manual_seed(0)
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    for name in ("G_A", "G_B"):
+        ddp_net, _ = load_generator(tmp_path / "ddp" / f"latest_net_{name}.pth")
+        one_net, _ = load_generator(tmp_path / "one" / f"latest_net_{name}.pth")
+        with torch.no_grad():
+            assert torch.allclose(ddp_net(x), one_net(x), atol=1e-3), name  # 0.13 grey levels
+    for name in ("D_A", "D_B"):
+        nets = []
+        for run in ("ddp", "one"):
+            d = NLayerDiscriminator(3, 4, 3, norm="instance")
+            d.load_state_dict(weights(tmp_path / run, name))
+            nets.append(d)
+        with torch.no_grad():
+            assert torch.allclose(nets[0](x), nets[1](x), atol=1e-5), name
+    settings = json.loads((tmp_path / "ddp" / "settings.json").read_text())
+    assert settings["processes"] == 2
