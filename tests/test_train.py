@@ -227,3 +227,39 @@ def test_two_processes_equal_one_process_on_the_combined_batch(unaligned, tmp_pa
             assert torch.allclose(nets[0](x), nets[1](x), atol=1e-5), name
     settings = json.loads((tmp_path / "ddp" / "settings.json").read_text())
     assert settings["processes"] == 2
+
+
+def test_a_dataset_name_is_downloaded_then_trained_on(http_server, monkeypatch, tmp_path):
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for sub, make in (("trainA", content_image), ("trainB", style_image)):
+            for i in range(2):
+                image = io.BytesIO()
+                make((40, 40)).rotate(40 * i).save(image, format="PNG")
+                zf.writestr(f"mini/{sub}/{i}.png", image.getvalue())
+    http_server.add("/efrosgans.eecs.berkeley.edu/cyclegan/datasets/mini.zip", buffer.getvalue())
+    monkeypatch.delenv("PAINT_OFFLINE")
+    monkeypatch.setenv("PAINT_MIRROR", http_server.base)
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["train", "cyclegan", "mini", "--netG", "resnet6", *TINY_ARGS, "--max-steps", "1", "-q"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "cache" / "datasets" / "cyclegan" / "mini" / "trainA" / "0.png").is_file()
+    assert (tmp_path / "runs" / "mini_cyclegan" / "latest_net_G_A.pth").is_file()
+
+
+def test_stop_request_saves_latest_at_a_step_boundary(unaligned, tmp_path):
+    import threading
+
+    stop = threading.Event()
+
+    def on_step(step):
+        if step.step == 2:
+            stop.set()  # what the CLI's Ctrl-C handler does
+
+    result = train(cyclegan(unaligned), tmp_path / "run", device="cpu", on_step=on_step, stop=stop)
+    assert result.stopped_early and result.steps == 2
+    state = torch.load(tmp_path / "run" / "checkpoints" / "latest.pt", weights_only=True)
+    assert (state["step"], state["epoch"], state["batch_in_epoch"]) == (2, 0, 2)

@@ -77,7 +77,8 @@ def train(
     run_dir = Path(run_dir)
     world, device = distributed.setup(devices.resolve(str(device) if device is not None else None))
     try:
-        return _Run(cfg, run_dir, device, world, resume, on_step, stop, download_progress).go()
+        with devices.fast_math(device):  # TF32 and cuDNN autotuning on CUDA; nothing elsewhere
+            return _Run(cfg, run_dir, device, world, resume, on_step, stop, download_progress).go()
     finally:
         distributed.teardown(world)
 
@@ -91,6 +92,9 @@ class _Run:
         self.sampler = DistributedSampler(self.dataset, num_replicas=world.size, rank=world.rank, shuffle=True, seed=cfg.seed)
         self.batches_per_epoch = math.ceil(len(self.sampler) / cfg.batch_size)
         self.recipe: Recipe = RECIPES[cfg.recipe](cfg, device, autocast=_autocast(cfg, device))
+        if device.type == "cuda":  # NHWC convolutions are faster on tensor cores
+            for net in self.recipe.nets.values():
+                net.to(memory_format=torch.channels_last)
         self.schedulers = {name: _linear_decay(opt, cfg) for name, opt in self.recipe.optimizers.items()}
         self.epoch = self.step = self.batch_in_epoch = 0
         if resume:
