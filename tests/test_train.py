@@ -263,3 +263,13 @@ def test_stop_request_saves_latest_at_a_step_boundary(unaligned, tmp_path):
     assert result.stopped_early and result.steps == 2
     state = torch.load(tmp_path / "run" / "checkpoints" / "latest.pt", weights_only=True)
     assert (state["step"], state["epoch"], state["batch_in_epoch"]) == (2, 0, 2)
+
+
+def test_a_complete_run_ends_its_last_epoch(unaligned, tmp_path):
+    result = train(cyclegan(unaligned, save_every=5), tmp_path / "run", device="cpu")  # 2 epochs of 3 steps
+    assert (result.steps, result.epochs_done, result.stopped_early) == (6, 2, False)
+    assert (tmp_path / "run" / "samples" / "epoch_002.png").is_file()
+    assert (tmp_path / "run" / "checkpoints" / "epoch_002.pt").is_file()  # the final epoch is always kept
+    assert (tmp_path / "run" / "2_net_G_A.pth").is_file()
+    lrs = [json.loads(line)["lr"] for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert lrs == [2e-4] * 3 + [1e-4] * 3  # constant for --epochs 1, then linear decay over --epochs-decay 1

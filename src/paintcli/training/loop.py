@@ -122,7 +122,8 @@ class _Run:
                 self.batch_in_epoch += 1
                 rate = len(batch["A"]) * self.world.size / (time.perf_counter() - started)
                 self._report(losses, rate, total_steps)
-                if self.step >= total_steps or distributed.any_true(self.stop.is_set(), self.world, self.device):
+                reached_max = cfg.max_steps is not None and self.step >= cfg.max_steps
+                if reached_max or distributed.any_true(self.stop.is_set(), self.world, self.device):
                     stopped = True
                     break
             else:
