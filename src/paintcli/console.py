@@ -74,7 +74,20 @@ def _bar(*columns, quiet: bool) -> Progress:
     )  # fmt: skip
 
 
-class StepBar:
+class _LiveBar:
+    """A context manager around a rich Progress held in `self._progress`."""
+
+    _progress: Progress
+
+    def __enter__(self):
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._progress.stop()
+
+
+class StepBar(_LiveBar):
     """A live bar for an optimisation: iteration, losses and iterations per second.
 
     Use as a context manager and call `update(step)` with each engine event.
@@ -95,13 +108,6 @@ class StepBar:
         self._scale = None
         self._started = time.perf_counter()
 
-    def __enter__(self) -> StepBar:
-        self._progress.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._progress.stop()
-
     def update(self, step) -> None:
         if not self.enabled:
             return
@@ -117,7 +123,7 @@ class StepBar:
         self._progress.update(self._task, completed=step.iteration, losses=losses, rate=f"{rate:.2f} it/s")
 
 
-class TrainBar:
+class TrainBar(_LiveBar):
     """Epoch, step, losses, images per second and ETA of a training run."""
 
     def __init__(self, quiet: bool = False):
@@ -126,13 +132,6 @@ class TrainBar:
             TimeElapsedColumn(), TimeRemainingColumn(), quiet=quiet,
         )  # fmt: skip
         self._task = None
-
-    def __enter__(self) -> TrainBar:
-        self._progress.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._progress.stop()
 
     def update(self, step) -> None:
         if self._task is None:
@@ -144,19 +143,12 @@ class TrainBar:
         )  # fmt: skip
 
 
-class ItemBar:
+class ItemBar(_LiveBar):
     """A bar over a known number of items (images in a folder), with a rate and ETA."""
 
     def __init__(self, label: str, total: int, quiet: bool = False):
         self._progress = _bar(MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(), quiet=quiet)
         self._task = self._progress.add_task(label, total=total)
-
-    def __enter__(self) -> ItemBar:
-        self._progress.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._progress.stop()
 
     def advance(self) -> None:
         self._progress.advance(self._task)
