@@ -370,11 +370,11 @@ def test_malicious_tar_is_refused(tmp_path, kind):
 
 
 def test_tiling_is_chosen_by_itself_when_memory_is_short(small_resnet, monkeypatch):
-    from paintcli.engines import translate
+    from paintcli import tiling
 
     img = content_image((96, 64))
     whole = Translator(small_resnet).run(img)
-    monkeypatch.setattr(translate, "_free_memory", lambda device: 2_000_000)  # about 2 MB free
+    monkeypatch.setattr(tiling, "free_memory", lambda device: 2_000_000)  # about 2 MB free
     monkeypatch.setattr(Translator, "_auto_tile", lambda self: 64)
     tiled = Translator(small_resnet, TranslateConfig(tile_overlap=24)).run(img)
     assert whole.tiles == 1 and tiled.tiles > 1
