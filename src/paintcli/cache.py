@@ -104,6 +104,8 @@ def fetch(entry: Entry, *, progress: ProgressHook | None = None, settings: Downl
             f"{entry.name} ({file.name}) is not in the cache and PAINT_OFFLINE=1 forbids downloading",
             f"fetch {entry.urls[0]} and save it as {file}, or run `paint download {entry.name}` online",
         )
+    if entry.archive:
+        return _extract_member(entry, fetch(_registry_get(entry.archive), progress=progress, settings=settings))
     file.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(file) + ".lock"):
         if is_cached(entry):  # another process finished it while we waited
@@ -119,6 +121,31 @@ def fetch(entry: Entry, *, progress: ProgressHook | None = None, settings: Downl
         file.unlink()
         _record_file(file).unlink(missing_ok=True)
         return dest
+
+
+def _registry_get(name: str) -> Entry:
+    from paintcli.registry import get
+
+    return get(name)
+
+
+def _extract_member(entry: Entry, archive: Path) -> Path:
+    """Copy `entry.member` out of the (already verified) zip `archive` to the entry's own path."""
+    import zipfile
+
+    dest = path_for(entry)
+    try:
+        with zipfile.ZipFile(archive) as zf, zf.open(entry.member) as src:
+            tmp = dest.with_name(dest.name + ".part")
+            with open(tmp, "wb") as out:
+                shutil.copyfileobj(src, out, 1 << 20)
+    except (KeyError, zipfile.BadZipFile) as exc:
+        raise DownloadError(
+            f"{archive.name} does not hold {entry.member} ({type(exc).__name__})",
+            f"delete {archive} and run `paint download {entry.name}` again",
+        ) from None
+    os.replace(tmp, dest)
+    return dest
 
 
 def _download_any(entry: Entry, file: Path, *, progress, settings) -> None:

@@ -110,23 +110,32 @@ def load_generator(path: str | os.PathLike[str]) -> tuple[torch.nn.Module, Gener
     state, spec = read_state(path)
     spec = spec or infer_spec(state, source=str(path))
     net = spec.build()
+    load_into(net, state, source=f"{path} looks like {spec.name} but")
+    return net, spec
+
+
+def load_into(net: torch.nn.Module, state: dict[str, torch.Tensor], *, source: str) -> torch.nn.Module:
+    """Load `state` into `net` strictly, after dropping running statistics `net` has no place for.
+
+    Files saved by PyTorch < 0.4 (the released CycleGAN generators, pytorch/examples' fast style
+    models) carry InstanceNorm running statistics; today's InstanceNorm (like the official code's)
+    has none, and using them would change the pictures, so they are dropped.
+    """
     expected = net.state_dict()
-    # Released CycleGAN files carry InstanceNorm running stats from PyTorch < 0.4; our InstanceNorm
-    # (like today's official code) has none. Using them would change the pictures, so drop them.
     state = {k: v for k, v in state.items() if k in expected or not LEGACY_STAT.search(k)}
     missing = [k for k in expected if k not in state]
     unexpected = [k for k in state if k not in expected]
     if missing or unexpected:
         raise CheckpointError(
-            f"{path} looks like {spec.name} but does not fit it "
+            f"{source} does not fit it "
             f"({len(missing)} missing keys such as {missing[:2]}, {len(unexpected)} unexpected such as {unexpected[:2]})",
-            "the file may be damaged or from a modified network",
+            "the file may be damaged, or made for another network",
         )
     bad = [k for k, v in expected.items() if v.shape != state[k].shape]
     if bad:
-        raise CheckpointError(f"{path}: shape mismatch at {bad[0]}", "the file may be from a modified network")
+        raise CheckpointError(f"{source} has a shape mismatch at {bad[0]}", "the file may be made for another network")
     net.load_state_dict(state, strict=True)
-    return net, spec
+    return net
 
 
 def save_generator(net: torch.nn.Module, spec: GeneratorSpec, path: str | os.PathLike[str], *, official: bool) -> Path:

@@ -228,6 +228,39 @@ GENERATORS = {"resnet6": ("resnet", 6), "resnet9": ("resnet", 9), "unet128": ("u
 PIX2PIX_DEFAULTS = dict(netG="unet256", norm="batch", dropout=True, gan_loss="vanilla", pool_size=0, direction="AtoB")
 
 
+@dataclass(frozen=True)
+class DreamConfig:
+    """Deep Dream (Mordvintsev, Olah and Tyka 2015) on the bundled VGG19."""
+
+    layers: tuple[str, ...] = ("relu4_2",)  # whose activations are amplified; mid-level: textures and parts
+    size: int | None = 512  # longest side of the output; None: the photo's own size
+    octaves: int = 4  # pyramid levels, coarse to fine
+    octave_scale: float = 1.4  # size ratio between levels
+    steps: int = 10  # gradient-ascent steps per octave
+    lr: float = 0.008  # step size, on normalised gradients, for pixels in [0, 1]
+    jitter: int = 16  # random shift (pixels) before each step, so no fixed grid shows
+    smooth: float = 1.0  # Gaussian blur (sigma, pixels) of each gradient; 0: none
+    tile: int | None = None  # compute gradients in tiles of this size (for large photos)
+    seed: int | None = None
+
+    def validate(self) -> DreamConfig:
+        from paintcli.nets.vgg import check_layers
+
+        check_layers(self.layers)
+        if not self.layers:
+            raise UsageError("no --layers given", "use e.g. relu4_2")
+        for name in ("octaves", "steps"):
+            if getattr(self, name) < 1:
+                raise UsageError(f"--{name} must be at least 1", "use the default")
+        if self.octave_scale <= 1:
+            raise UsageError(f"--octave-scale must be above 1, got {self.octave_scale}", "use e.g. 1.4")
+        for name in ("lr", "jitter", "smooth"):
+            _non_negative(name, getattr(self, name))
+        if self.tile is not None and self.tile < 32:
+            raise UsageError(f"--tile {self.tile} is too small", "use 256 or more")
+        return self
+
+
 # --- parsing helpers shared by the CLI and notebooks ------------------------------------------------------
 
 

@@ -143,6 +143,19 @@ class TrainBar(_LiveBar):
         )  # fmt: skip
 
 
+class DreamBar(_LiveBar):
+    """Octave, step and the activation being amplified."""
+
+    def __init__(self, label: str, total: int, quiet: bool = False):
+        self._progress = _bar(MofNCompleteColumn(), TextColumn("{task.fields[info]}"), TimeRemainingColumn(), quiet=quiet)
+        self._task = self._progress.add_task(label, total=total, info="")
+
+    def update(self, step) -> None:
+        done = (step.octave - 1) * step.steps + step.step
+        info = f"octave {step.octave}/{step.octaves} {step.size[0]}x{step.size[1]}  activation {step.activation:.3g}"
+        self._progress.update(self._task, completed=done, info=info)
+
+
 class ItemBar(_LiveBar):
     """A bar over a known number of items (images in a folder), with a rate and ETA."""
 

@@ -58,6 +58,8 @@ class Entry:
     family: str = ""  # cyclegan | pix2pix for models and datasets
     direction: str | None = None  # AtoB | BtoA: which half of an AB dataset image the model takes
     layout: tuple[str, ...] = ()  # datasets: folders the extracted archive must hold
+    archive: str | None = None  # the entry (a zip) this file is taken from
+    member: str | None = None  # its path inside that zip
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -204,7 +206,51 @@ def _dataset_entries() -> list[Entry]:
     return entries
 
 
-ENTRIES.update({e.name: e for e in _model_entries() + _dataset_entries()})
+# --- one-pass style models ------------------------------------------------------------------------------------
+# pytorch/examples fast_neural_style ships its four models in one zip (no published hash).
+
+FAST_STYLE_ZIP = "https://www.dropbox.com/s/lrvwfehqdcxoza8/saved_models.zip?dl=1"
+TRANSFORMER_NET_BYTES = 6_716_940  # 1,679,235 float32 parameters (computed)
+_FAST_STYLES = [
+    ("candy", "bright candy-coloured strokes"),
+    ("mosaic", "a stained-glass mosaic"),
+    ("rain_princess", "Leonid Afremov's Rain Princess"),
+    ("udnie", "Francis Picabia's Udnie"),
+]
+ADAIN_URL = "https://github.com/naoto0804/pytorch-AdaIN/releases/download/v0.0.0/{}"
+
+
+def _style_entries() -> list[Entry]:
+    source = "pytorch/examples fast_neural_style (download_saved_models.py)"
+    entries = [
+        Entry(
+            name="fast-neural-style-models", kind="model", family="fast-style", filename="fast_neural_style/saved_models.zip",
+            urls=(FAST_STYLE_ZIP,), approx_size=4 * TRANSFORMER_NET_BYTES, source=source,
+            description="the zip of the four pretrained fast style models (fetched once for all four)",
+        )  # fmt: skip
+    ]
+    entries += [
+        Entry(
+            name=name, kind="model", family="fast-style", filename=f"fast_neural_style/{name}.pth", urls=(FAST_STYLE_ZIP,),
+            approx_size=TRANSFORMER_NET_BYTES, source=source, archive="fast-neural-style-models",
+            member=f"saved_models/{name}.pth", description=f"fast style (Johnson et al.): {what}",
+        )  # fmt: skip
+        for name, what in _FAST_STYLES
+    ]
+    entries += [
+        Entry(
+            name=name, kind="model", family="adain", filename=f"adain/{file}", urls=(ADAIN_URL.format(file),),
+            approx_size=size, source="naoto0804/pytorch-AdaIN release v0.0.0", description=what,
+        )  # fmt: skip
+        for name, file, size, what in (
+            ("adain-encoder", "vgg_normalised.pth", 80_097_584, "AdaIN encoder (VGG19 normalised, Gatys et al.)"),
+            ("adain-decoder", "decoder.pth", 14_020_876, "AdaIN decoder (Huang and Belongie), any style in one pass"),
+        )
+    ]
+    return entries
+
+
+ENTRIES.update({e.name: e for e in _model_entries() + _dataset_entries() + _style_entries()})
 
 # Short names users type. Each points at one entry.
 ALIASES = {

@@ -1,4 +1,4 @@
-"""`paint stylize`: Gatys neural style transfer on one photo, several, or a folder."""
+"""`paint stylize`: style transfer by Gatys optimisation, a fast feed-forward model, or AdaIN."""
 
 from __future__ import annotations
 
@@ -18,12 +18,26 @@ from paintcli.paths import collect_inputs, numbered, plan_outputs
 D = GatysConfig()  # defaults live in the dataclass; the options below only show them
 
 
+METHODS = ("gatys", "fast", "adain")
+
+
 @boundary
 def command(
-    inputs: Annotated[list[str], typer.Argument(help="Photos, folders of photos, or glob patterns.", show_default=False)],
-    style: Annotated[list[Path], typer.Option("--style", "-s", help="Style image; repeat for several.", show_default=False)],
+    ctx: typer.Context,
+    inputs: Annotated[list[str] | None, typer.Argument(help="Photos, folders of photos, or glob patterns.", show_default=False)] = None,
+    style: Annotated[list[Path] | None, typer.Option("--style", "-s", help="Style image; repeat for several (gatys, adain).", show_default=False)] = None,
+    method: Annotated[str, typer.Option("--method", help="gatys (best quality, minutes), fast (a trained --model, instant) or adain (any --style, instant).")] = "gatys",
+    model: Annotated[str | None, typer.Option("--model", "-m", help="fast: a style model name (candy, mosaic, rain_princess, udnie) or a TransformerNet .pth.", show_default=False)] = None,
+    encoder: Annotated[str | None, typer.Option(help="adain: a local vgg_normalised.pth instead of the downloaded one.", show_default=False)] = None,
+    decoder: Annotated[str | None, typer.Option(help="adain: a local decoder.pth instead of the downloaded one.", show_default=False)] = None,
+    alpha: Annotated[float, typer.Option(help="adain: how much style, from 0 (the photo) to 1 (full style).")] = 1.0,
+    style_size: Annotated[int | None, typer.Option(help="adain: longest side of the style images. Default: 512.", show_default=False)] = None,
+    mask: Annotated[Path | None, typer.Option(help="adain: an image whose white part gets the first --style and black part the second.", show_default=False)] = None,
+    tile: Annotated[int | None, typer.Option(help="fast: translate in tiles of this many pixels (for very large images).", show_default=False)] = None,
+    tile_overlap: Annotated[int, typer.Option(help="fast: overlap between tiles.")] = 64,
+    list_styles: Annotated[bool, typer.Option("--list-styles", help="List the pretrained styles and models, then exit.")] = False,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Output file (one input) or folder (several). Default: <input>_stylized.png beside each input.", show_default=False)] = None,
-    size: Annotated[int, typer.Option(help="Longest side of the output in pixels (aspect ratio kept).")] = D.size,
+    size: Annotated[int, typer.Option(help="Longest side of the output in pixels (aspect ratio kept). fast: full resolution unless given.")] = D.size,
     scales: Annotated[str | None, typer.Option(help="Coarse-to-fine longest sides, e.g. 256,512,1024; the last is the output size. Each scale starts from the previous result.", show_default=False)] = None,
     iterations: Annotated[int, typer.Option("--iterations", "-n", help="Loss evaluations per scale, whatever the optimizer.")] = D.iterations,
     content_weight: Annotated[float | None, typer.Option(help="Weight of the content loss. Default: 5 (vgg19), 1 (vgg19-torchvision).", show_default=False)] = None,
@@ -46,16 +60,46 @@ def command(
     json_: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Paint photos in the style of one or more paintings (Gatys et al. neural style transfer).
+    """Paint photos in the style of paintings: three methods, from best quality to fastest.
 
-    Optimises every pixel, so it takes a while on a CPU (about 2 s per iteration at 512 px on two cores); a GPU is far faster. --scales 256,512 gets large results sooner.
+    gatys (default): optimises every pixel against VGG19 features (Gatys et al. 2016). The best quality and any style image, but it takes minutes on a CPU (about 2 s per iteration at 512 px on two cores); a GPU is far faster. --scales 256,512 gets large results sooner.
+
+    fast: one pass through a network trained for one style (Johnson et al. 2016): instant, full resolution, but only the styles it was trained on (--model, see --list-styles; train more with `paint train fast-style`).
+
+    adain: one pass through AdaIN (Huang and Belongie 2017): instant and any --style image, a little less faithful than gatys. --alpha, --style-blend, --preserve-colors and --mask apply.
 
     Examples:\n
       paint stylize photo.jpg --style wave.jpg\n
       paint stylize photo.jpg -s starry.jpg -s scream.jpg --style-blend 0.7,0.3 -o out.png\n
       paint stylize photos/ -s wave.jpg -o painted/ --size 384 --preserve-colors\n
-      paint stylize photo.jpg -s wave.jpg --scales 256,512,1024 --iterations 300
+      paint stylize photo.jpg --method fast --model candy\n
+      paint stylize photo.jpg --method adain -s wave.jpg --alpha 0.8\n
+      paint stylize photo.jpg --method adain -s wave.jpg -s starry.jpg --mask sky.png
     """
+    if list_styles:
+        _print_styles()
+        return
+    if not inputs:
+        raise UsageError("no input images given", "pass photos, folders or globs, e.g. paint stylize photo.jpg --style wave.jpg")
+    method = method.lower()
+    if method not in METHODS:
+        raise UsageError(f"unknown --method {method!r}", "use gatys, fast or adain")
+    common = dict(output=output, overwrite=overwrite, json_=json_, quiet=quiet, device=device)
+    if method == "fast":
+        if style:
+            raise UsageError("--method fast uses a trained --model, not --style", "use --method adain or gatys for any style image")
+        if not model:
+            raise UsageError("--method fast needs --model", "e.g. --model candy (see paint stylize --list-styles)")
+        given_size = ctx.get_parameter_source("size").name == "COMMANDLINE"
+        _fast(inputs, model, size if given_size else None, tile, tile_overlap, preserve_colors, **common)
+        return
+    if not style:
+        raise UsageError(f"--method {method} needs at least one --style image", "e.g. --style wave.jpg")
+    if method == "adain":
+        blend = parse_floats(style_blend, "--style-blend") if style_blend else ()
+        settings = dict(alpha=alpha, blend=blend, size=size, style_size=style_size or 512, preserve_colors=preserve_colors)
+        _adain(inputs, style, encoder, decoder, mask, settings, **common)
+        return
     from paintcli.engines.gatys import GatysStylizer  # heavy: imported only when the command runs
 
     config = GatysConfig(
@@ -97,6 +141,68 @@ def command(
     stylizer = GatysStylizer(config, device=device, download_progress=console.DownloadBar(quiet))
     for source, content, out, snaps in zip(sources, contents, outputs, snapshots, strict=True):
         _run_one(stylizer, source, content, styles, out, snaps, json_=json_, quiet=quiet)
+
+
+def _fast(inputs, model, size, tile, tile_overlap, preserve_colors, *, output, overwrite, json_, quiet, device) -> None:
+    from paintcli.engines.fast_style import FastStylizer
+
+    sources = collect_inputs(inputs)
+    outputs = plan_outputs(sources, output, suffix="_stylized", overwrite=overwrite)
+    stylizer = FastStylizer(model, device=device, tile=tile, tile_overlap=tile_overlap, download_progress=console.DownloadBar(quiet))
+    with console.ItemBar("stylizing", total=len(sources), quiet=quiet or len(sources) == 1) as bar:
+        for src, out in zip(sources, outputs, strict=True):
+            result = stylizer.run(imageio.load_image(src), size=size, preserve_colors=preserve_colors)
+            imageio.save_image(result.image, out)
+            _emit(src, out, result.image.size, result.seconds, stylizer.device, json_, method="fast", model=stylizer.name, tiles=result.tiles)
+            bar.advance()
+
+
+def _adain(inputs, style, encoder, decoder, mask, settings, *, output, overwrite, json_, quiet, device) -> None:
+    from paintcli.engines.adain import AdaINStylizer
+
+    sources = collect_inputs(inputs)
+    styles = [imageio.load_image(p) for p in style]
+    mask_img = imageio.load_image(mask) if mask else None
+    outputs = plan_outputs(sources, output, suffix="_stylized", overwrite=overwrite)
+    stylizer = AdaINStylizer(
+        encoder=encoder or "adain-encoder", decoder_path=decoder or "adain-decoder", device=device,
+        download_progress=console.DownloadBar(quiet),
+    )  # fmt: skip
+    with console.ItemBar("stylizing", total=len(sources), quiet=quiet or len(sources) == 1) as bar:
+        for src, out in zip(sources, outputs, strict=True):
+            result = stylizer.run(imageio.load_image(src), styles, mask=mask_img, **settings)
+            imageio.save_image(result.image, out)
+            _emit(src, out, result.image.size, result.seconds, stylizer.device, json_, method="adain", alpha=settings["alpha"])
+            bar.advance()
+
+
+def _emit(src: Path, out: Path, size, seconds: float, device, json_: bool, **extra) -> None:
+    from paintcli import device as devices
+
+    name = devices.describe(device)
+    if json_:
+        record = {"input": str(src), "output": str(out), "size": list(size), "seconds": round(seconds, 3), "device": name, **extra}
+        typer.echo(json.dumps(record))
+    else:
+        typer.echo(f"{out}  {size[0]}x{size[1]}  {seconds:.2f}s  {name}")
+
+
+def _print_styles() -> None:
+    from rich.table import Table
+
+    from paintcli import cache, registry
+
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("name", "method", "cached", "description"):
+        table.add_column(column)
+    for entry in registry.entries("model"):
+        if entry.family in ("fast-style", "adain") and not entry.name.endswith("-models"):
+            method = "fast (--model)" if entry.family == "fast-style" else "adain"
+            table.add_row(entry.name, method, "yes" if cache.is_cached(entry) else "no", entry.description)
+    table.add_row("any image", "gatys, adain (--style)", "", "any painting or picture as the style")
+    from rich.console import Console
+
+    Console(soft_wrap=False, width=200).print(table)
 
 
 @dataclass

@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from paintcli import cache, checkpoints, device as devices, functional as fn, imageio, registry
+from paintcli import cache, checkpoints, device as devices, functional as fn, imageio, models
 from paintcli.config import TranslateConfig
 from paintcli.errors import ImageError
 from paintcli.nets.generators import GeneratorSpec
@@ -48,7 +48,7 @@ class Translator:
     ):
         self.config = (config or TranslateConfig()).validate()
         self.device = devices.resolve(str(device) if device is not None else None)
-        self.entry, path = _locate(model, download_progress)
+        self.entry, path = models.locate(model, progress=download_progress)
         self.net, self.spec = checkpoints.load_generator(path)
         self.net.to(self.device).train(not self.config.eval_mode)
         self.net.requires_grad_(False)
@@ -120,17 +120,6 @@ class Translator:
 
 
 # --- helpers -----------------------------------------------------------------------------------------------
-
-
-def _locate(model: str | os.PathLike[str], progress) -> tuple[registry.Entry | None, Path]:
-    """A model name from the registry (downloaded if needed) or a path to a .pth file."""
-    path = Path(model)
-    if path.suffix in {".pth", ".pt"} or path.exists():
-        if not path.is_file():
-            raise checkpoints.CheckpointError(f"{path} does not exist", "check the path, or use a model name from `paint download --list`")
-        return None, path
-    entry = registry.resolve(str(model), kind="model")
-    return entry, cache.fetch(entry, progress=progress)
 
 
 def ab_half(img: Image.Image, direction: str) -> Image.Image:
