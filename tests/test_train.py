@@ -273,3 +273,101 @@ def test_a_complete_run_ends_its_last_epoch(unaligned, tmp_path):
     assert (tmp_path / "run" / "2_net_G_A.pth").is_file()
     lrs = [json.loads(line)["lr"] for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert lrs == [2e-4] * 3 + [1e-4] * 3  # constant for --epochs 1, then linear decay over --epochs-decay 1
+
+
+# --- one-pass style networks ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def photos(tmp_path) -> Path:
+    root = tmp_path / "photos" / "nested"
+    root.mkdir(parents=True)
+    for i in range(3):
+        content_image((48, 40)).rotate(25 * i).save(root / f"{i}.png")
+    style_image((64, 64)).save(tmp_path / "painting.png")
+    return tmp_path / "photos"
+
+
+@pytest.fixture
+def paintings(tmp_path) -> Path:
+    root = tmp_path / "paintings"
+    root.mkdir()
+    for i in range(2):
+        style_image((48, 48)).rotate(45 * i).save(root / f"{i}.png")
+    return root
+
+
+@pytest.fixture
+def adain_encoder(tmp_path) -> Path:
+    from paintcli.nets.adain import vgg_normalised
+
+    torch.manual_seed(0)
+    encoder = vgg_normalised()
+    for p in encoder.parameters():
+        torch.nn.init.normal_(p, 0.0, 0.1)
+    torch.save(encoder.state_dict(), tmp_path / "vgg_normalised.pth")
+    return tmp_path / "vgg_normalised.pth"
+
+
+def fast_style(photos, **changes) -> TrainConfig:
+    return TrainConfig.for_recipe("fast-style", data=str(photos), style=str(photos.parent / "painting.png"),
+                                  load_size=40, crop_size=32, batch_size=2, **changes)  # fmt: skip
+
+
+def adain_cfg(photos, paintings, encoder, **changes) -> TrainConfig:
+    return TrainConfig.for_recipe("adain", data_a=str(photos), data_b=str(paintings), encoder=str(encoder),
+                                  load_size=40, crop_size=32, batch_size=2, **changes)  # fmt: skip
+
+
+def test_fast_style_trains_resumes_exactly_and_stylizes(photos, tmp_path):
+    straight = train(fast_style(photos, max_steps=3), tmp_path / "a", device="cpu")
+    train(fast_style(photos, max_steps=1), tmp_path / "b", device="cpu")
+    train(fast_style(photos, max_steps=3), tmp_path / "b", device="cpu", resume=True)
+    assert straight.exports == [tmp_path / "a" / "latest_net_transformer.pth"]
+    assert_same_weights(weights(tmp_path / "a", "transformer"), weights(tmp_path / "b", "transformer"))
+    records = [json.loads(line) for line in (tmp_path / "a" / "metrics.jsonl").read_text().splitlines()]
+    assert all(torch.isfinite(torch.tensor([r["content"], r["style"]])).all() for r in records)
+    content_image((40, 30)).save(tmp_path / "p.png")
+    model = str(tmp_path / "a" / "latest_net_transformer.pth")
+    result = runner.invoke(app, ["stylize", str(tmp_path / "p.png"), "--method", "fast", "--model", model, "-o", str(tmp_path / "o.png")])
+    assert result.exit_code == 0, result.output
+    assert Image.open(tmp_path / "o.png").size == (40, 30)
+
+
+def test_fast_style_learns_the_style(photos, tmp_path):
+    train(fast_style(photos, max_steps=24, epochs=30, lr=1e-2), tmp_path / "run", device="cpu")
+    style = [json.loads(line)["style"] for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert min(style[-3:]) < style[0] / 2, style
+
+
+def test_adain_trains_resumes_exactly_and_stylizes(photos, paintings, adain_encoder, tmp_path):
+    cfg = adain_cfg(photos, paintings, adain_encoder, max_steps=3)
+    train(cfg, tmp_path / "a", device="cpu")
+    train(adain_cfg(photos, paintings, adain_encoder, max_steps=1), tmp_path / "b", device="cpu")
+    train(cfg, tmp_path / "b", device="cpu", resume=True)
+    assert_same_weights(weights(tmp_path / "a", "decoder"), weights(tmp_path / "b", "decoder"))
+    lrs = [json.loads(line)["lr"] for line in (tmp_path / "a" / "metrics.jsonl").read_text().splitlines()]
+    assert lrs == pytest.approx([1e-4 / (1 + 5e-5 * s) for s in (1, 2, 3)])  # the per-step decay (after each step)
+    content_image((40, 30)).save(tmp_path / "p.png")
+    result = runner.invoke(app, [
+        "stylize", str(tmp_path / "p.png"), "--method", "adain", "-s", str(paintings / "0.png"), "--size", "40",
+        "--encoder", str(adain_encoder), "--decoder", str(tmp_path / "a" / "latest_net_decoder.pth"), "-o", str(tmp_path / "o.png"),
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert Image.open(tmp_path / "o.png").size == (40, 30)
+
+
+def test_style_training_commands_and_their_errors(photos, paintings, adain_encoder, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    style = str(photos.parent / "painting.png")
+    ok = runner.invoke(app, ["train", "fast-style", "--style", style, "--data", str(photos), "--load-size", "40",
+                             "--crop-size", "32", "--max-steps", "1", "-q"])  # fmt: skip
+    assert ok.exit_code == 0, ok.output
+    assert ok.stdout.split() == [str(Path("runs") / "painting_fast-style" / "latest_net_transformer.pth")]
+    missing = runner.invoke(app, ["train", "fast-style", "--data", str(photos)])
+    assert missing.exit_code == 2 and "needs --style" in missing.stderr
+    ok = runner.invoke(app, ["train", "adain", "--content-dir", str(photos), "--style-dir", str(paintings), "--encoder",
+                             str(adain_encoder), "--load-size", "40", "--crop-size", "32", "--max-steps", "1", "-q"])  # fmt: skip
+    assert ok.exit_code == 0, ok.output
+    missing = runner.invoke(app, ["train", "adain", "--content-dir", str(photos)])
+    assert missing.exit_code == 2 and "needs --content-dir and --style-dir" in missing.stderr

@@ -21,12 +21,13 @@ def load_vgg19(
     device: torch.device | str = "cpu",
     progress: cache.ProgressHook | None = None,
 ) -> VGG19Features:
-    """VGG19 features up to `last_layer`, with the weights called `name` in the registry."""
+    """VGG features up to `last_layer`, with the weights called `name` in the registry (VGG16 for
+    vgg16-torchvision, VGG19 otherwise)."""
     entry = registry.get(name)
     if entry.input_space is None:
         raise PaintError(f"{name!r} is not a feature network", f"use one of: {', '.join(registry.BACKBONES)}")
     path = cache.fetch(entry, progress=progress)
-    net = VGG19Features(entry.input_space, last_layer=last_layer)
+    net = VGG19Features(entry.input_space, last_layer=last_layer, depth=int(entry.extra.get("depth", 19)))
     net.load_features(_read_weights(str(path), entry.bundled))
     return net.to(device)
 

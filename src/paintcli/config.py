@@ -149,7 +149,7 @@ class TrainConfig:
     """CycleGAN and pix2pix training. The defaults are the published recipes (the official
     train_options.py with cycle_gan_model.py / pix2pix_model.py); `for_recipe` picks each one's own."""
 
-    recipe: Literal["cyclegan", "pix2pix"] = "cyclegan"
+    recipe: Literal["cyclegan", "pix2pix", "fast-style", "adain"] = "cyclegan"
     # data
     dataset: str | None = None  # a registry name, e.g. monet2photo or facades
     data: str | None = None  # a folder in the official layout
@@ -172,6 +172,13 @@ class TrainConfig:
     lambda_identity: float = 0.5  # CycleGAN: identity loss weight, as a fraction of lambda_cycle
     lambda_l1: float = 100.0  # pix2pix: weight of the L1 loss to the target
     pool_size: int = 50  # CycleGAN: earlier fakes shown to the discriminators
+    # one-pass style recipes
+    style: str | None = None  # fast-style: the style image
+    content_weight: float = 1.0  # fast-style, adain: weight of the content (feature) loss
+    style_weight: float = 10.0  # fast-style, adain: weight of the style loss
+    backbone: str = "vgg19"  # fast-style: the loss network (vgg19 bundled, or vgg16-torchvision)
+    encoder: str = "adain-encoder"  # adain: the fixed encoder (a registry name or a vgg_normalised.pth)
+    lr_decay: float = 0.0  # learning rate / (1 + lr_decay * step), per step (AdaIN's schedule); 0: off
     # optimisation
     epochs: int = 100  # at the initial learning rate
     epochs_decay: int = 100  # then decaying linearly to zero
@@ -189,8 +196,11 @@ class TrainConfig:
     @classmethod
     def for_recipe(cls, recipe: str, **changes) -> TrainConfig:
         """The published defaults of `recipe`, with `changes` applied (None values are ignored)."""
-        defaults = PIX2PIX_DEFAULTS if recipe == "pix2pix" else {}
-        return cls(recipe=recipe, **{**defaults, **{k: v for k, v in changes.items() if v is not None}})
+        defaults = dict(RECIPE_DEFAULTS.get(recipe, {}))
+        changes = {k: v for k, v in changes.items() if v is not None}
+        if recipe == "fast-style" and changes.get("backbone") == "vgg16-torchvision":
+            defaults["content_weight"], defaults["style_weight"] = FAST_STYLE_VGG16_WEIGHTS
+        return cls(recipe=recipe, **{**defaults, **changes})
 
     @property
     def total_epochs(self) -> int:
@@ -203,6 +213,13 @@ class TrainConfig:
         ):  # fmt: skip
             if getattr(self, name) not in allowed:
                 raise UsageError(f"unknown --{name.replace('_', '-')} {getattr(self, name)!r}", f"use one of: {', '.join(allowed)}")
+        if self.recipe == "fast-style":
+            if not self.style:
+                raise UsageError("fast-style training needs --style", "give the painting to learn, e.g. --style wave.jpg")
+            if self.backbone not in ("vgg19", "vgg16-torchvision"):
+                raise UsageError(f"unknown --backbone {self.backbone!r}", "use vgg19 or vgg16-torchvision")
+        for name in ("content_weight", "style_weight", "lr_decay"):
+            _non_negative(name, getattr(self, name))
         if self.netG not in GENERATORS:
             raise UsageError(f"unknown --netG {self.netG!r}", f"use one of: {', '.join(GENERATORS)}")
         if self.crop_size > self.load_size:
@@ -213,11 +230,17 @@ class TrainConfig:
         for name in ("lambda_cycle", "lambda_identity", "lambda_l1", "lr", "pool_size", "epochs", "epochs_decay"):
             _non_negative(name, getattr(self, name))
         multiple = 2 ** GENERATORS[self.netG][1] if GENERATORS[self.netG][0] == "unet" else 4
+        if self.recipe in ("fast-style", "adain"):
+            multiple = 4 if self.recipe == "fast-style" else 8
         if self.crop_size % multiple:
             raise UsageError(f"--crop-size {self.crop_size} must be a multiple of {multiple} for {self.netG}", "use e.g. 256")
         if self.total_epochs < 1:
             raise UsageError("--epochs plus --epochs-decay must be at least 1", "use e.g. --epochs 100 --epochs-decay 100")
         sources = sum(x is not None for x in (self.dataset, self.data, self.data_a or self.data_b))
+        if self.recipe == "adain" and not (self.data_a and self.data_b):
+            raise UsageError("AdaIN training needs --content-dir and --style-dir", "two folders of photos and of paintings")
+        if self.recipe == "fast-style" and not self.data:
+            raise UsageError("fast-style training needs --data DIR", "a folder of photos (the paper used COCO 2014 train)")
         if sources != 1 or bool(self.data_a) != bool(self.data_b):
             raise UsageError("give one data source", "a dataset name, or --data DIR, or both --data-a DIR and --data-b DIR")
         return self
@@ -226,6 +249,20 @@ class TrainConfig:
 # (architecture, residual blocks or downsamplings) behind each --netG name
 GENERATORS = {"resnet6": ("resnet", 6), "resnet9": ("resnet", 9), "unet128": ("unet", 7), "unet256": ("unet", 8)}
 PIX2PIX_DEFAULTS = dict(netG="unet256", norm="batch", dropout=True, gan_loss="vanilla", pool_size=0, direction="AtoB")
+RECIPE_DEFAULTS = {
+    "pix2pix": PIX2PIX_DEFAULTS,
+    # pytorch/examples fast_neural_style: 256 px, batch 4, Adam 1e-3, 2 epochs over COCO; content at
+    # relu2_2, style at relu1_2/relu2_2/relu3_3/relu4_3. Its weights 1e5 and 1e10 are for VGG16 on
+    # ImageNet-normalised input; the bundled Caffe VGG19 sees ~58x larger activations, so its content
+    # (squared) and style (fourth power) weights are those divided by 58^2 and 58^4.
+    "fast-style": dict(load_size=256, crop_size=256, flip=False, epochs=2, epochs_decay=0, batch_size=4, lr=1e-3,
+                       beta1=0.9, content_weight=30.0, style_weight=900.0, save_every=1),
+    # naoto0804/pytorch-AdaIN train.py: 512 px loads, 256 px crops, batch 8, Adam 1e-4 decaying as
+    # 1/(1 + 5e-5 step), content weight 1, style weight 10 (160,000 iterations ~ 16 epochs of COCO).
+    "adain": dict(load_size=512, crop_size=256, flip=False, epochs=16, epochs_decay=0, batch_size=8, lr=1e-4,
+                  beta1=0.9, lr_decay=5e-5, content_weight=1.0, style_weight=10.0, save_every=1),
+}
+FAST_STYLE_VGG16_WEIGHTS = (1e5, 1e10)  # the published values, for --backbone vgg16-torchvision
 
 
 @dataclass(frozen=True)

@@ -94,10 +94,23 @@ ENTRIES: dict[str, Entry] = {
             source="torchvision.models.VGG19_Weights.IMAGENET1K_V1",
             input_space=IMAGENET_SPACE,
         ),
+        Entry(
+            name="vgg16-torchvision",
+            kind="weights",
+            description="torchvision's VGG16 ImageNet weights: the loss network of Johnson et al.'s fast style",
+            filename="vgg16-397923af.pth",
+            urls=("https://download.pytorch.org/models/vgg16-397923af.pth",),
+            size=553_433_881,
+            sha256_prefix="397923af",
+            license="BSD-3-Clause (torchvision)",
+            source="torchvision.models.VGG16_Weights.IMAGENET1K_V1",
+            input_space=IMAGENET_SPACE,
+            extra={"depth": "16"},
+        ),
     )
 }
 
-BACKBONES = ("vgg19", "vgg19-torchvision")
+BACKBONES = ("vgg19", "vgg19-torchvision")  # for Gatys; fast-style training also takes vgg16-torchvision
 
 # --- pretrained translation models (junyanz/pytorch-CycleGAN-and-pix2pix model zoo) ------------------------
 # No hashes are published for these files: the sha256 is recorded on first download (see cache.py).

@@ -23,7 +23,7 @@ from paintcli.config import TrainConfig
 from paintcli.errors import UsageError
 
 app = typer.Typer(
-    help="Train CycleGAN or pix2pix with the published recipes; resumable, on one or several processes.",
+    help="Train CycleGAN, pix2pix, fast-style and AdaIN models with the published recipes; resumable, on one or several processes.",
     no_args_is_help=True,
 )
 
@@ -33,9 +33,9 @@ OPTIONS: list[tuple[str, tuple[str, ...], str, tuple[str, ...]]] = [
     ("data_a", ("--data-a",), "A plain folder of A images (use with --data-b).", ("cyclegan", "pix2pix")),
     ("data_b", ("--data-b",), "A plain folder of B images (paired with A by file name for pix2pix).", ("cyclegan", "pix2pix")),
     ("direction", ("--direction",), "AtoB or BtoA: which half of an aligned pair is the input (facades: BtoA for labels to photos).", ("pix2pix",)),
-    ("load_size", ("--load-size",), "Resize images to this square size...", ("cyclegan", "pix2pix")),
-    ("crop_size", ("--crop-size",), "...then crop a random square of this size.", ("cyclegan", "pix2pix")),
-    ("flip", ("--flip/--no-flip",), "Random horizontal flips (the same for both halves of a pair).", ("cyclegan", "pix2pix")),
+    ("load_size", ("--load-size",), "Resize images to this square size...", ("cyclegan", "pix2pix", "fast-style", "adain")),
+    ("crop_size", ("--crop-size",), "...then crop a random square of this size.", ("cyclegan", "pix2pix", "fast-style", "adain")),
+    ("flip", ("--flip/--no-flip",), "Random horizontal flips (the same for both halves of a pair).", ("cyclegan", "pix2pix", "fast-style", "adain")),
     ("netG", ("--netG",), "Generator: resnet6, resnet9, unet128 or unet256.", ("cyclegan", "pix2pix")),
     ("ngf", ("--ngf",), "Generator width (filters in the first layer).", ("cyclegan", "pix2pix")),
     ("ndf", ("--ndf",), "Discriminator width.", ("cyclegan", "pix2pix")),
@@ -47,17 +47,26 @@ OPTIONS: list[tuple[str, tuple[str, ...], str, tuple[str, ...]]] = [
     ("lambda_identity", ("--lambda-identity",), "Identity loss weight, as a fraction of --lambda-cycle.", ("cyclegan",)),
     ("pool_size", ("--pool-size",), "Earlier fakes kept for the discriminators (0: none).", ("cyclegan",)),
     ("lambda_l1", ("--lambda-l1",), "Weight of the L1 loss to the target.", ("pix2pix",)),
-    ("epochs", ("--epochs",), "Epochs at the initial learning rate...", ("cyclegan", "pix2pix")),
-    ("epochs_decay", ("--epochs-decay",), "...then epochs of linear decay to zero.", ("cyclegan", "pix2pix")),
-    ("batch_size", ("--batch-size",), "Images per step in each process (the total is this times --devices).", ("cyclegan", "pix2pix")),
-    ("lr", ("--lr",), "Adam learning rate.", ("cyclegan", "pix2pix")),
-    ("beta1", ("--beta1",), "Adam beta1.", ("cyclegan", "pix2pix")),
-    ("beta2", ("--beta2",), "Adam beta2.", ("cyclegan", "pix2pix")),
-    ("seed", ("--seed",), "Seed for initialisation, data order, crops and flips.", ("cyclegan", "pix2pix")),
-    ("save_every", ("--save-every",), "Epochs between numbered checkpoints (latest is saved every epoch).", ("cyclegan", "pix2pix")),
-    ("max_steps", ("--max-steps",), "Stop after this many steps in all (saving latest).", ("cyclegan", "pix2pix")),
-    ("workers", ("--workers",), "Data-loading processes. Default: up to 8 on a GPU, few on a CPU.", ("cyclegan", "pix2pix")),
-    ("precision", ("--precision",), "auto (bf16 autocast on GPUs that support it), fp32 or bf16.", ("cyclegan", "pix2pix")),
+    ("epochs", ("--epochs",), "Epochs at the initial learning rate...", ("cyclegan", "pix2pix", "fast-style", "adain")),
+    ("epochs_decay", ("--epochs-decay",), "...then epochs of linear decay to zero.", ("cyclegan", "pix2pix", "fast-style", "adain")),
+    ("batch_size", ("--batch-size",), "Images per step in each process (the total is this times --devices).", ("cyclegan", "pix2pix", "fast-style", "adain")),
+    ("lr", ("--lr",), "Adam learning rate.", ("cyclegan", "pix2pix", "fast-style", "adain")),
+    ("beta1", ("--beta1",), "Adam beta1.", ("cyclegan", "pix2pix", "fast-style", "adain")),
+    ("beta2", ("--beta2",), "Adam beta2.", ("cyclegan", "pix2pix", "fast-style", "adain")),
+    ("seed", ("--seed",), "Seed for initialisation, data order, crops and flips.", ("cyclegan", "pix2pix", "fast-style", "adain")),
+    ("save_every", ("--save-every",), "Epochs between numbered checkpoints (latest is saved every epoch).", ("cyclegan", "pix2pix", "fast-style", "adain")),
+    ("max_steps", ("--max-steps",), "Stop after this many steps in all (saving latest).", ("cyclegan", "pix2pix", "fast-style", "adain")),
+    ("workers", ("--workers",), "Data-loading processes. Default: up to 8 on a GPU, few on a CPU.", ("cyclegan", "pix2pix", "fast-style", "adain")),
+    ("precision", ("--precision",), "auto (bf16 autocast on GPUs that support it), fp32 or bf16.", ("cyclegan", "pix2pix", "fast-style", "adain")),
+    ("style", ("--style",), "The painting the network learns.", ("fast-style",)),
+    ("data", ("--data",), "A folder of photos to learn on (sub-folders are searched too; the paper used COCO 2014 train).", ("fast-style",)),
+    ("data_a", ("--content-dir",), "A folder of photos (sub-folders too).", ("adain",)),
+    ("data_b", ("--style-dir",), "A folder of paintings (sub-folders too).", ("adain",)),
+    ("content_weight", ("--content-weight",), "Weight of the content (feature) loss.", ("fast-style", "adain")),
+    ("style_weight", ("--style-weight",), "Weight of the style loss.", ("fast-style", "adain")),
+    ("backbone", ("--backbone",), "Loss network: vgg19 (bundled) or vgg16-torchvision (the paper's; downloaded; sets weights 1e5/1e10).", ("fast-style",)),
+    ("encoder", ("--encoder",), "The fixed encoder: adain-encoder (downloaded) or a vgg_normalised.pth.", ("adain",)),
+    ("lr_decay", ("--lr-decay",), "Learning rate / (1 + lr-decay x step).", ("adain",)),
 ]
 RESUMABLE = {"max_steps", "epochs", "epochs_decay", "save_every", "workers"}  # may change on --resume
 _TYPES = {f.name: f.type for f in fields(TrainConfig)}
@@ -119,6 +128,8 @@ def _resumed_config(run_dir: Path, recipe: str, given: dict, dataset: str | None
 
 
 def _data_name(cfg: TrainConfig) -> str:
+    if cfg.recipe == "fast-style":
+        return Path(cfg.style).stem
     if cfg.dataset:
         return cfg.dataset.replace("/", "_")
     return Path(cfg.data or cfg.data_a).resolve().name
@@ -167,9 +178,10 @@ def _command(recipe: str):
     def command(ctx: typer.Context, **kwargs: Any) -> None:
         _train(ctx, recipe, **kwargs)
 
+    dataset_help = "A dataset name from `paint download --list` (e.g. monet2photo, facades); downloaded on first use."
     params = [
         inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context),
-        _param("dataset", str | None, None, typer.Argument(help="A dataset name from `paint download --list` (e.g. monet2photo, facades); downloaded on first use.", show_default=False)),
+        _param("dataset", str | None, None, typer.Argument(help=dataset_help, show_default=False, hidden=recipe not in ("cyclegan", "pix2pix"))),
         _param("out", Path | None, None, typer.Option("--out", help="Run folder. Default: runs/<data>_<recipe>.", show_default=False)),
         _param("resume", Path | None, None, typer.Option("--resume", help="Continue the run in this folder exactly where it stopped.", show_default=False)),
         _param("devices", int, 1, typer.Option("--devices", help="Train on this many processes (GPUs) of this machine; launches torchrun.")),
@@ -224,7 +236,25 @@ _DOCS = {
       paint train pix2pix --data-a sketches/ --data-b photos/\n
       paint train pix2pix --resume runs/facades_pix2pix
     """,
+    "fast-style": """Train a feed-forward network for one style (Johnson et al. 2016), for `paint stylize --method fast`.
+
+    The perceptual loss of the paper: content at relu2_2, Gram style losses at relu1_2, relu2_2, relu3_3 and relu4_3 of a fixed VGG (the bundled VGG19, or --backbone vgg16-torchvision as in the paper); Adam 1e-3, batch 4, 256 px, 2 epochs.
+
+    Examples:\n
+      paint train fast-style --style wave.jpg --data coco/train2014/\n
+      paint stylize photo.jpg --method fast --model runs/wave_fast-style/latest_net_transformer.pth
+    """,
+    "adain": """Train an AdaIN decoder (Huang and Belongie 2017), for `paint stylize --method adain --decoder`.
+
+    The paper's recipe: a fixed VGG encoder, AdaIN at relu4_1, content loss at relu4_1 and style loss on feature means and standard deviations at relu1_1 to relu4_1; Adam 1e-4 decaying as 1/(1 + 5e-5 step), batch 8, 256 px crops of 512 px images.
+
+    Examples:\n
+      paint train adain --content-dir coco/ --style-dir wikiart/\n
+      paint stylize photo.jpg --method adain -s wave.jpg --decoder runs/coco_adain/latest_net_decoder.pth
+    """,
 }
 
 app.command("cyclegan", no_args_is_help=True)(_command("cyclegan"))
 app.command("pix2pix", no_args_is_help=True)(_command("pix2pix"))
+app.command("fast-style", no_args_is_help=True)(_command("fast-style"))
+app.command("adain", no_args_is_help=True)(_command("adain"))

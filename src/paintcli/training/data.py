@@ -44,8 +44,10 @@ class Source:
 
 def resolve_source(cfg: TrainConfig, *, progress=None) -> Source:
     """The images `cfg` asks for, checked before any training starts."""
+    if cfg.recipe == "fast-style":  # photos only; the style image is fixed
+        return _checked(Source(_images(Path(cfg.data), nested=True), [], False, False, str(cfg.data)))
     if cfg.data_a:
-        a, b = _images(Path(cfg.data_a)), _images(Path(cfg.data_b))
+        a, b = _images(Path(cfg.data_a), nested=cfg.recipe == "adain"), _images(Path(cfg.data_b), nested=cfg.recipe == "adain")
         if cfg.recipe == "pix2pix":
             a, b = _pair_by_name(a, b, cfg)
         return _checked(Source(a, b, cfg.recipe == "pix2pix", False, f"{cfg.data_a} + {cfg.data_b}"))
@@ -74,10 +76,12 @@ def _sub(root: Path, name: str) -> Path:
 _LAYOUT_HINT = "CycleGAN data needs trainA/ and trainB/, pix2pix data train/ with AB images; or use --data-a and --data-b"
 
 
-def _images(folder: Path) -> list[Path]:
+def _images(folder: Path, nested: bool = False) -> list[Path]:
+    """The images in `folder` (and, if `nested`, in its sub-folders: ImageFolder-style roots such as COCO)."""
     if not folder.is_dir():
         raise DataError(f"{folder} is not a folder", "check the path")
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in EXTENSIONS)
+    candidates = folder.rglob("*") if nested else folder.iterdir()
+    files = sorted(p for p in candidates if p.is_file() and p.suffix.lower() in EXTENSIONS)
     if not files:
         raise DataError(f"{folder} holds no images", "put .jpg or .png files in it")
     return files
@@ -131,7 +135,8 @@ class PairDataset(Dataset):
         a_img, b_img = self._load(index, rng)
         cfg = self.cfg
         size = (cfg.load_size, cfg.load_size) if self.augment else (cfg.crop_size, cfg.crop_size)
-        a_img, b_img = imageio.resize(a_img, size), imageio.resize(b_img, size)
+        a_img = imageio.resize(a_img, size)
+        b_img = imageio.resize(b_img, size) if b_img is not None else a_img  # photos-only data: B unused
         if self.augment:
             x = rng.randint(0, cfg.load_size - cfg.crop_size)
             y = rng.randint(0, cfg.load_size - cfg.crop_size)
@@ -144,6 +149,8 @@ class PairDataset(Dataset):
         a, b = _to_unit(a_img), _to_unit(b_img)
         if self.source.aligned and cfg.direction == "BtoA":
             a, b = b, a
+        if not self.source.b and not self.source.ab_files:
+            return {"A": a, "index": index}
         return {"A": a, "B": b, "index": index}
 
     def _load(self, index: int, rng: random.Random) -> tuple[Image.Image, Image.Image]:
@@ -154,6 +161,8 @@ class PairDataset(Dataset):
             return ab.crop((0, 0, half, ab.height)), ab.crop((half, 0, ab.width, ab.height))
         if src.aligned:
             return _open(src.a[index]), _open(src.b[index])
+        if not src.b:
+            return _open(src.a[index]), None
         b_index = rng.randrange(len(src.b))  # unaligned: B drawn at random, as officially
         return _open(src.a[index % len(src.a)]), _open(src.b[b_index])
 

@@ -32,9 +32,11 @@ from paintcli.config import TrainConfig
 from paintcli.errors import PaintError
 from paintcli.training import distributed
 from paintcli.training.data import PairDataset, resolve_source
-from paintcli.training.recipes import RECIPES, Recipe
+from paintcli.training.recipes import CycleGAN, Pix2Pix, Recipe
+from paintcli.training.style_recipes import AdaINTrainer, FastStyle
 
 CHECKPOINT_FORMAT = "paintcli.train/1"
+RECIPES = {"cyclegan": CycleGAN, "pix2pix": Pix2Pix, "fast-style": FastStyle, "adain": AdaINTrainer}
 
 
 class TrainingError(PaintError):
@@ -95,7 +97,8 @@ class _Run:
         if device.type == "cuda":  # NHWC convolutions are faster on tensor cores
             for net in self.recipe.nets.values():
                 net.to(memory_format=torch.channels_last)
-        self.schedulers = {name: _linear_decay(opt, cfg) for name, opt in self.recipe.optimizers.items()}
+        self.schedulers = {name: _schedule(opt, cfg) for name, opt in self.recipe.optimizers.items()}
+        self.per_step_schedule = cfg.lr_decay > 0
         self.epoch = self.step = self.batch_in_epoch = 0
         if resume:
             self._load(self.run_dir / "checkpoints" / "latest.pt")
@@ -120,6 +123,9 @@ class _Run:
                     self._diverged(losses)
                 self.step += 1
                 self.batch_in_epoch += 1
+                if self.per_step_schedule:
+                    for scheduler in self.schedulers.values():
+                        scheduler.step()
                 rate = len(batch["A"]) * self.world.size / (time.perf_counter() - started)
                 self._report(losses, rate, total_steps)
                 reached_max = cfg.max_steps is not None and self.step >= cfg.max_steps
@@ -145,8 +151,9 @@ class _Run:
             yield {k: _to_device(v, self.device) for k, v in batch.items()}
 
     def _end_epoch(self) -> None:
-        for scheduler in self.schedulers.values():
-            scheduler.step()
+        if not self.per_step_schedule:
+            for scheduler in self.schedulers.values():
+                scheduler.step()
         self.epoch += 1
         self.batch_in_epoch = 0
         numbered = self.epoch % self.cfg.save_every == 0 or self.epoch == self.cfg.total_epochs
@@ -268,8 +275,11 @@ class _Run:
 # --- helpers -----------------------------------------------------------------------------------------------
 
 
-def _linear_decay(optimizer, cfg: TrainConfig):
-    """Constant for cfg.epochs, then linear towards zero over cfg.epochs_decay (the official 'linear')."""
+def _schedule(optimizer, cfg: TrainConfig):
+    """Per step 1 / (1 + lr_decay * step) when lr_decay is set (AdaIN); otherwise per epoch constant
+    for cfg.epochs, then linear towards zero over cfg.epochs_decay (the official 'linear' policy)."""
+    if cfg.lr_decay > 0:
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0 / (1.0 + cfg.lr_decay * step))
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda epoch: 1.0 - max(0, epoch + 1 - cfg.epochs) / float(cfg.epochs_decay + 1)
     )
@@ -313,4 +323,4 @@ def _fixed_batch(source, cfg: TrainConfig, device: torch.device) -> dict:
     """The first few pairs, centre-sized without augmentation: the same sample grid every epoch."""
     dataset = PairDataset(source, cfg, augment=False)
     items = [dataset[i] for i in range(min(4, len(dataset)))]
-    return {k: torch.stack([it[k] for it in items]).to(device) for k in ("A", "B")}
+    return {k: torch.stack([it[k] for it in items]).to(device) for k in ("A", "B") if k in items[0]}

@@ -4,7 +4,9 @@ Both follow the official implementation step for step (models/cycle_gan_model.py
 models/pix2pix_model.py of junyanz/pytorch-CycleGAN-and-pix2pix), with the defaults of the papers:
     CycleGAN: LSGAN, cycle weight 10, identity 0.5 x 10, a pool of 50 fakes, Adam 2e-4 (0.5, 0.999).
     pix2pix: a conditional PatchGAN on (input, output), vanilla GAN loss, L1 weight 100.
-A recipe owns named networks and optimisers so the loop can checkpoint them without knowing which.
+A recipe owns named networks and optimisers so the loop can checkpoint them without knowing which;
+the optimiser whose learning rate is reported is called "G". The one-pass style recipes are in
+style_recipes.py.
 """
 
 from __future__ import annotations
@@ -100,7 +102,6 @@ class Recipe:
     def __init__(self, cfg: TrainConfig, device: torch.device, autocast=None):
         self.cfg, self.device = cfg, device
         self.autocast = autocast or nullcontext
-        self.spec = generator_spec(cfg)
 
     def _adam(self, *nets: nn.Module) -> torch.optim.Adam:
         params = [p for net in nets for p in net.parameters()]
@@ -108,7 +109,7 @@ class Recipe:
 
     def _generator(self, seed: int) -> nn.Module:
         torch.manual_seed(seed)
-        return init_weights(self.spec.build()).to(self.device)
+        return init_weights(generator_spec(self.cfg).build()).to(self.device)
 
     def _discriminator(self, input_nc: int, seed: int) -> nn.Module:
         torch.manual_seed(seed)
@@ -217,5 +218,3 @@ class Pix2Pix(Recipe):
         """Rows of the sample grid: input, output, target."""
         return [batch["A"], _raw(self.nets["G"])(batch["A"]), batch["B"]]
 
-
-RECIPES = {"cyclegan": CycleGAN, "pix2pix": Pix2Pix}
