@@ -56,7 +56,7 @@ def matmul_gflops(device: torch.device, n: int = 2048, repeats: int = 5) -> floa
 def vgg_forward_gflops(width: int, height: int, last_layer: str) -> float:
     """Multiply-adds x 2 of the 3x3 convolutions up to `last_layer` at this input size."""
     flops, channels, w, h = 0.0, 3, width, height
-    for name, kind, out in _layer_plan()[: LAYER_INDEX[last_layer] + 1]:
+    for _name, kind, out in _layer_plan()[: LAYER_INDEX[last_layer] + 1]:
         if kind == "conv":
             flops += 2 * 9 * channels * out * w * h
             channels = out

@@ -146,33 +146,41 @@ def command(
 def _fast(inputs, model, size, tile, tile_overlap, preserve_colors, *, output, overwrite, json_, quiet, device) -> None:
     from paintcli.engines.fast_style import FastStylizer
 
-    sources = collect_inputs(inputs)
-    outputs = plan_outputs(sources, output, suffix="_stylized", overwrite=overwrite)
+    pairs = _pairs(inputs, output, overwrite)
     stylizer = FastStylizer(model, device=device, tile=tile, tile_overlap=tile_overlap, download_progress=console.DownloadBar(quiet))
-    with console.ItemBar("stylizing", total=len(sources), quiet=quiet or len(sources) == 1) as bar:
-        for src, out in zip(sources, outputs, strict=True):
-            result = stylizer.run(imageio.load_image(src), size=size, preserve_colors=preserve_colors)
-            imageio.save_image(result.image, out)
-            _emit(src, out, result.image.size, result.seconds, stylizer.device, json_, method="fast", model=stylizer.name, tiles=result.tiles)
-            bar.advance()
+    for src, out in _each(pairs, quiet):
+        result = stylizer.run(imageio.load_image(src), size=size, preserve_colors=preserve_colors)
+        imageio.save_image(result.image, out)
+        _emit(src, out, result.image.size, result.seconds, stylizer.device, json_, method="fast", model=stylizer.name, tiles=result.tiles)
 
 
 def _adain(inputs, style, encoder, decoder, mask, settings, *, output, overwrite, json_, quiet, device) -> None:
     from paintcli.engines.adain import AdaINStylizer
 
-    sources = collect_inputs(inputs)
     styles = [imageio.load_image(p) for p in style]
     mask_img = imageio.load_image(mask) if mask else None
-    outputs = plan_outputs(sources, output, suffix="_stylized", overwrite=overwrite)
+    pairs = _pairs(inputs, output, overwrite)
     stylizer = AdaINStylizer(
         encoder=encoder or "adain-encoder", decoder_path=decoder or "adain-decoder", device=device,
         download_progress=console.DownloadBar(quiet),
     )  # fmt: skip
-    with console.ItemBar("stylizing", total=len(sources), quiet=quiet or len(sources) == 1) as bar:
-        for src, out in zip(sources, outputs, strict=True):
-            result = stylizer.run(imageio.load_image(src), styles, mask=mask_img, **settings)
-            imageio.save_image(result.image, out)
-            _emit(src, out, result.image.size, result.seconds, stylizer.device, json_, method="adain", alpha=settings["alpha"])
+    for src, out in _each(pairs, quiet):
+        result = stylizer.run(imageio.load_image(src), styles, mask=mask_img, **settings)
+        imageio.save_image(result.image, out)
+        _emit(src, out, result.image.size, result.seconds, stylizer.device, json_, method="adain", alpha=settings["alpha"])
+
+
+def _pairs(inputs, output, overwrite) -> list[tuple[Path, Path]]:
+    """(input, output) paths, checked before any model is loaded."""
+    sources = collect_inputs(inputs)
+    return list(zip(sources, plan_outputs(sources, output, suffix="_stylized", overwrite=overwrite), strict=True))
+
+
+def _each(pairs, quiet: bool):
+    """The pairs, one at a time, behind a progress bar when there are several."""
+    with console.ItemBar("stylizing", total=len(pairs), quiet=quiet or len(pairs) == 1) as bar:
+        for pair in pairs:
+            yield pair
             bar.advance()
 
 

@@ -66,7 +66,7 @@ class VGG19Features(nn.Module):
         self.register_buffer("std", torch.tensor(input_space.std).view(1, 3, 1, 1), persistent=False)
         modules: list[nn.Module] = []
         in_channels = 3
-        for name, kind, channels in _layer_plan(depth)[: index[last_layer] + 1]:
+        for _name, kind, channels in _layer_plan(depth)[: index[last_layer] + 1]:
             if kind == "conv":
                 modules.append(nn.Conv2d(in_channels, channels, kernel_size=3, padding=1))
                 in_channels = channels
