@@ -371,3 +371,31 @@ def test_style_training_commands_and_their_errors(photos, paintings, adain_encod
     assert ok.exit_code == 0, ok.output
     missing = runner.invoke(app, ["train", "adain", "--content-dir", str(photos)])
     assert missing.exit_code == 2 and "needs --content-dir and --style-dir" in missing.stderr
+
+
+def test_pairs_share_crop_and_flip_and_epochs_follow_the_official_length(tmp_path, unaligned):
+    from paintcli.training.data import PairDataset, resolve_source
+
+    root = tmp_path / "same"
+    (root / "train").mkdir(parents=True)
+    for i in range(4):
+        half = content_image((40, 40)).rotate(20 * i)
+        ab = Image.new("RGB", (80, 40))
+        ab.paste(half, (0, 0))
+        ab.paste(half, (40, 0))  # A and B identical: any difference would come from the augmentation
+        ab.save(root / "train" / f"{i}.png")
+    cfg = TrainConfig.for_recipe("pix2pix", data=str(root), load_size=48, crop_size=32)
+    dataset = PairDataset(resolve_source(cfg), cfg)
+    crops = set()
+    for epoch in range(3):
+        dataset.set_epoch(epoch)
+        for i in range(len(dataset)):
+            item = dataset[i]
+            assert torch.equal(item["A"], item["B"])  # the same crop and flip on both halves
+            crops.add(item["A"].sum().item())
+            again = dataset[i]
+            assert torch.equal(again["A"], item["A"])  # and the same every time it is loaded
+    assert len(crops) > 4  # crops and flips do vary between epochs
+    (unaligned / "trainA" / "3.png").write_bytes((unaligned / "trainA" / "0.png").read_bytes())
+    cfg = cyclegan(unaligned)
+    assert len(PairDataset(resolve_source(cfg), cfg)) == 4  # max(|A|=4, |B|=3)
