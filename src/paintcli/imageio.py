@@ -117,6 +117,18 @@ def check_work_size(size: tuple[int, int], what: str = "the output", option: str
         )
 
 
+def resize_longest(
+    img: Image.Image, longest: int | None, *, what: str = "the output", option: str = "--size"
+) -> Image.Image:
+    """`img` with its longer side resized to `longest` (unchanged when None), after checking that
+    size with check_work_size."""
+    if not longest:
+        return img
+    size = fit_longest_side(img.size, longest)
+    check_work_size(size, what=what, option=option)
+    return resize(img, size)
+
+
 def resize(img: Image.Image, size: tuple[int, int]) -> Image.Image:
     return img if img.size == size else img.resize(size, Image.Resampling.LANCZOS)
 

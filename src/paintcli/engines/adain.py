@@ -85,12 +85,7 @@ class AdaINStylizer:
         return AdaINResult(fn.to_pil(out), time.perf_counter() - start)
 
     def _tensor(self, img: Image.Image, longest: int | None) -> torch.Tensor:
-        img = imageio.to_rgb(img)
-        if longest:
-            work = imageio.fit_longest_side(img.size, longest)
-            imageio.check_work_size(work)
-            img = imageio.resize(img, work)
-        return fn.to_tensor(img, self.device)
+        return fn.to_tensor(imageio.resize_longest(imageio.to_rgb(img), longest), self.device)
 
 
 def _tensors(path) -> dict[str, torch.Tensor]:

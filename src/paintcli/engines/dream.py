@@ -53,11 +53,7 @@ class Dreamer:
 
     def run(self, image: Image.Image, *, on_event: Callable[[DreamStep], None] | None = None) -> DreamResult:
         cfg = self.config
-        image = imageio.to_rgb(image)
-        if cfg.size:
-            work = imageio.fit_longest_side(image.size, cfg.size)
-            imageio.check_work_size(work)
-            image = imageio.resize(image, work)
+        image = imageio.resize_longest(imageio.to_rgb(image), cfg.size)
         generator = torch.Generator().manual_seed(cfg.seed) if cfg.seed is not None else torch.Generator()
         start = time.perf_counter()
         base = fn.to_tensor(image, self.device)

@@ -47,11 +47,7 @@ class FastStylizer:
         self.tiler = Tiler(self.net, TransformerNet.multiple)
 
     def run(self, image: Image.Image, *, size: int | None = None, preserve_colors: bool = False) -> FastResult:
-        image = imageio.to_rgb(image)
-        if size:
-            work = imageio.fit_longest_side(image.size, size)
-            imageio.check_work_size(work)
-            image = imageio.resize(image, work)
+        image = imageio.resize_longest(imageio.to_rgb(image), size)
         start = time.perf_counter()
         x = fn.to_tensor(image, self.device) * 255
         tile = self.tiler.choose_tile(x, self.tile, lambda: round_up(1024, TransformerNet.multiple))

@@ -180,9 +180,8 @@ class _Problem:
         longest = max(1, round(max(size) * self.cfg.style_scale))
         grams: dict[str, torch.Tensor] = {}
         for img, weight in zip(style_imgs, blend, strict=True):
-            style_size = imageio.fit_longest_side(img.size, longest)
-            imageio.check_work_size(style_size, what="a style image", option="--size or --style-scale")
-            style_t = fn.to_tensor(imageio.resize(img, style_size), self.owner.device)
+            style = imageio.resize_longest(img, longest, what="a style image", option="--size or --style-scale")
+            style_t = fn.to_tensor(style, self.owner.device)
             if self.cfg.preserve_colors:
                 style_t = fn.match_luminance(style_t, content_t)
             feats = self.net(self._memory(style_t), self.cfg.style_layers)

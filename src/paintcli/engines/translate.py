@@ -102,10 +102,7 @@ class Translator:
         img = imageio.to_rgb(img)
         if self.config.direction:
             img = ab_half(img, self.config.direction)
-        if self.config.size:
-            size = imageio.fit_longest_side(img.size, self.config.size)
-            imageio.check_work_size(size)
-            img = imageio.resize(img, size)
+        img = imageio.resize_longest(img, self.config.size)
         return fn.to_tensor(img, self.device) * 2 - 1  # the generators work on [-1, 1]
 
     def _seeded(self) -> None:
