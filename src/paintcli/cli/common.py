@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import traceback
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -52,6 +53,18 @@ def boundary(func: Callable[..., Any]) -> Callable[..., Any]:
             raise typer.Exit(1) from None
 
     return wrapper
+
+
+def report_output(
+    src, out, size: tuple[int, int], seconds: float, device: str, *, json_: bool, note: str = "", digits: int = 2, **extra
+) -> None:
+    """The stdout line for one written image: a JSON object (input, output, size, seconds, device,
+    then `extra`) with --json, else `out  WxH  Ns<note>  device`."""
+    if json_:
+        record = {"input": str(src), "output": str(out), "size": list(size), "seconds": round(seconds, 3), "device": device}
+        typer.echo(json.dumps({**record, **extra}))
+    else:
+        typer.echo(f"{out}  {size[0]}x{size[1]}  {seconds:.{digits}f}s{note}  {device}")
 
 
 DeviceOpt = Annotated[

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from paintcli import console, imageio
-from paintcli.cli.common import DeviceOpt, JsonOpt, OverwriteOpt, QuietOpt, boundary
+from paintcli.cli.common import DeviceOpt, JsonOpt, OverwriteOpt, QuietOpt, boundary, report_output
 from paintcli.config import DreamConfig, parse_names
 from paintcli.paths import collect_inputs, plan_outputs
 
@@ -41,7 +41,6 @@ def command(
       paint dream photo.jpg --layers relu3_3 --octaves 5 -o patterns.png\\n
       paint dream big.jpg --size 0 --tile 512
     """
-    from paintcli import device as devices
     from paintcli.engines.dream import Dreamer
 
     config = DreamConfig(
@@ -56,15 +55,8 @@ def command(
         with console.DreamBar(src.name, total=config.octaves * config.steps, quiet=quiet) as bar:
             result = dreamer.run(img, on_event=bar.update)
         imageio.save_image(result.image, out)
-        w, h = result.image.size
-        if json_:
-            import json
-
-            record = {
-                "input": str(src), "output": str(out), "size": [w, h], "seconds": round(result.seconds, 3),
-                "device": result.device, "activation_before": result.activation_before, "activation_after": result.activation_after,
-            }  # fmt: skip
-            typer.echo(json.dumps(record))
-        else:
-            gain = result.activation_after / max(result.activation_before, 1e-12)
-            typer.echo(f"{out}  {w}x{h}  {result.seconds:.1f}s  activation x{gain:.1f}  {devices.describe(dreamer.device)}")
+        gain = result.activation_after / max(result.activation_before, 1e-12)
+        report_output(
+            src, out, result.image.size, result.seconds, result.device, json_=json_, note=f"  activation x{gain:.1f}",
+            digits=1, activation_before=result.activation_before, activation_after=result.activation_after,
+        )  # fmt: skip

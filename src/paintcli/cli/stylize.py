@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from paintcli import console, imageio
-from paintcli.cli.common import INTERRUPTED_EXIT, DeviceOpt, JsonOpt, OverwriteOpt, QuietOpt, boundary
+from paintcli.cli.common import INTERRUPTED_EXIT, DeviceOpt, JsonOpt, OverwriteOpt, QuietOpt, boundary, report_output
 from paintcli.config import GatysConfig, parse_floats, parse_ints, parse_layer_weights, parse_names
 from paintcli.errors import UsageError
 from paintcli.paths import collect_inputs, numbered, plan_outputs
@@ -144,6 +142,7 @@ def command(
 
 
 def _fast(inputs, model, size, tile, tile_overlap, preserve_colors, *, output, overwrite, json_, quiet, device) -> None:
+    from paintcli import device as devices
     from paintcli.engines.fast_style import FastStylizer
 
     pairs = _pairs(inputs, output, overwrite)
@@ -151,10 +150,12 @@ def _fast(inputs, model, size, tile, tile_overlap, preserve_colors, *, output, o
     for src, out in _each(pairs, quiet):
         result = stylizer.run(imageio.load_image(src), size=size, preserve_colors=preserve_colors)
         imageio.save_image(result.image, out)
-        _emit(src, out, result.image.size, result.seconds, stylizer.device, json_, method="fast", model=stylizer.name, tiles=result.tiles)
+        report_output(src, out, result.image.size, result.seconds, devices.describe(stylizer.device), json_=json_,
+                      method="fast", model=stylizer.name, tiles=result.tiles)  # fmt: skip
 
 
 def _adain(inputs, style, encoder, decoder, mask, settings, *, output, overwrite, json_, quiet, device) -> None:
+    from paintcli import device as devices
     from paintcli.engines.adain import AdaINStylizer
 
     styles = [imageio.load_image(p) for p in style]
@@ -167,7 +168,8 @@ def _adain(inputs, style, encoder, decoder, mask, settings, *, output, overwrite
     for src, out in _each(pairs, quiet):
         result = stylizer.run(imageio.load_image(src), styles, mask=mask_img, **settings)
         imageio.save_image(result.image, out)
-        _emit(src, out, result.image.size, result.seconds, stylizer.device, json_, method="adain", alpha=settings["alpha"])
+        report_output(src, out, result.image.size, result.seconds, devices.describe(stylizer.device), json_=json_,
+                      method="adain", alpha=settings["alpha"])  # fmt: skip
 
 
 def _pairs(inputs, output, overwrite) -> list[tuple[Path, Path]]:
@@ -182,17 +184,6 @@ def _each(pairs, quiet: bool):
         for pair in pairs:
             yield pair
             bar.advance()
-
-
-def _emit(src: Path, out: Path, size, seconds: float, device, json_: bool, **extra) -> None:
-    from paintcli import device as devices
-
-    name = devices.describe(device)
-    if json_:
-        record = {"input": str(src), "output": str(out), "size": list(size), "seconds": round(seconds, 3), "device": name, **extra}
-        typer.echo(json.dumps(record))
-    else:
-        typer.echo(f"{out}  {size[0]}x{size[1]}  {seconds:.2f}s  {name}")
 
 
 def _print_styles() -> None:
@@ -213,19 +204,6 @@ def _print_styles() -> None:
     Console(soft_wrap=False, width=200).print(table)
 
 
-@dataclass
-class _Summary:
-    input: str
-    output: str
-    size: list[int]
-    seconds: float
-    device: str
-    iterations: int
-    content_loss: float
-    style_loss: float
-    tv_loss: float
-
-
 def _run_one(stylizer, source: Path, content, styles, out: Path, snaps, *, json_: bool, quiet: bool) -> None:
     from paintcli.engines.gatys import Interrupted
 
@@ -243,22 +221,11 @@ def _run_one(stylizer, source: Path, content, styles, out: Path, snaps, *, json_
         console.err().print(f"interrupted: saved the image so far to {console.escape(str(out))}")
         raise typer.Exit(INTERRUPTED_EXIT) from None
     imageio.save_image(result.image, out)
-    summary = _Summary(
-        input=str(source),
-        output=str(out),
-        size=list(result.image.size),
-        seconds=round(result.seconds, 3),
-        device=result.device,
-        iterations=result.iterations,
-        content_loss=result.content_loss,
-        style_loss=result.style_loss,
-        tv_loss=result.tv_loss,
-    )
-    if json_:
-        typer.echo(json.dumps(summary.__dict__))
-    else:
-        w, h = result.image.size
-        typer.echo(f"{out}  {w}x{h}  {result.seconds:.1f}s  {result.iterations} iterations  {result.device}")
+    report_output(
+        source, out, result.image.size, result.seconds, result.device, json_=json_,
+        note=f"  {result.iterations} iterations", digits=1, iterations=result.iterations,
+        content_loss=result.content_loss, style_loss=result.style_loss, tv_loss=result.tv_loss,
+    )  # fmt: skip
 
 
 def _snapshot_paths(out: Path, config: GatysConfig, every: int) -> dict[tuple[int, int], Path]:

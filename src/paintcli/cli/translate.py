@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
@@ -10,7 +9,7 @@ from typing import Annotated
 import typer
 
 from paintcli import console, imageio
-from paintcli.cli.common import DeviceOpt, JsonOpt, OverwriteOpt, QuietOpt, boundary
+from paintcli.cli.common import DeviceOpt, JsonOpt, OverwriteOpt, QuietOpt, boundary, report_output
 from paintcli.config import TranslateConfig
 from paintcli.errors import UsageError
 from paintcli.paths import collect_inputs, plan_outputs
@@ -79,18 +78,7 @@ def _translate_all(translator, sources, outputs, batch_size, *, json_: bool, qui
             images = [imageio.load_image(src) for src, _ in chunk]
             for (src, out), result in zip(chunk, translator.run_many(images), strict=True):
                 imageio.save_image(result.image, out)
-                _report(src, out, result, device, translator.name, json_)
+                note = f"  {result.tiles} tiles" if result.tiles > 1 else ""
+                report_output(src, out, result.image.size, result.seconds, device, json_=json_, note=note,
+                              model=translator.name, tiles=result.tiles)  # fmt: skip
                 bar.advance()
-
-
-def _report(src: Path, out: Path, result, device: str, model: str, json_: bool) -> None:
-    w, h = result.image.size
-    if json_:
-        record = {
-            "input": str(src), "output": str(out), "size": [w, h], "seconds": round(result.seconds, 3),
-            "device": device, "model": model, "tiles": result.tiles,
-        }  # fmt: skip
-        typer.echo(json.dumps(record))
-    else:
-        tiles = f"  {result.tiles} tiles" if result.tiles > 1 else ""
-        typer.echo(f"{out}  {w}x{h}  {result.seconds:.2f}s{tiles}  {device}")
