@@ -30,7 +30,7 @@ from filelock import FileLock
 
 from paintcli import __version__
 from paintcli.errors import ChecksumError, DownloadError, OfflineError
-from paintcli.registry import Entry
+from paintcli.registry import Entry, get as registry_entry
 
 CHUNK = 1 << 16
 FOLDERS = {"weights": "weights", "model": "models", "dataset": "datasets"}  # cache sub-folder per kind
@@ -105,7 +105,7 @@ def fetch(entry: Entry, *, progress: ProgressHook | None = None, settings: Downl
             f"fetch {entry.urls[0]} and save it as {file}, or run `paint download {entry.name}` online",
         )
     if entry.archive:
-        return _extract_member(entry, fetch(_registry_get(entry.archive), progress=progress, settings=settings))
+        return _extract_member(entry, fetch(registry_entry(entry.archive), progress=progress, settings=settings))
     file.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(file) + ".lock"):
         if is_cached(entry):  # another process finished it while we waited
@@ -123,28 +123,25 @@ def fetch(entry: Entry, *, progress: ProgressHook | None = None, settings: Downl
         return dest
 
 
-def _registry_get(name: str) -> Entry:
-    from paintcli.registry import get
-
-    return get(name)
-
-
 def _extract_member(entry: Entry, archive: Path) -> Path:
     """Copy `entry.member` out of the (already verified) zip `archive` to the entry's own path."""
     import zipfile
 
     dest = path_for(entry)
-    try:
-        with zipfile.ZipFile(archive) as zf, zf.open(entry.member) as src:
-            tmp = dest.with_name(dest.name + ".part")
-            with open(tmp, "wb") as out:
+    tmp = dest.with_name(dest.name + ".part")
+    with FileLock(str(dest) + ".lock"):  # the same per-file lock as downloads: one writer of tmp at a time
+        if dest.is_file():
+            return dest
+        try:
+            with zipfile.ZipFile(archive) as zf, zf.open(entry.member) as src, open(tmp, "wb") as out:
                 shutil.copyfileobj(src, out, 1 << 20)
-    except (KeyError, zipfile.BadZipFile) as exc:
-        raise DownloadError(
-            f"{archive.name} does not hold {entry.member} ({type(exc).__name__})",
-            f"delete {archive} and run `paint download {entry.name}` again",
-        ) from None
-    os.replace(tmp, dest)
+        except (KeyError, zipfile.BadZipFile) as exc:
+            tmp.unlink(missing_ok=True)
+            raise DownloadError(
+                f"{archive.name} does not hold {entry.member} ({type(exc).__name__})",
+                f"delete {archive} and run `paint download {entry.name}` again",
+            ) from None
+        os.replace(tmp, dest)
     return dest
 
 
