@@ -29,7 +29,9 @@ import requests
 from filelock import FileLock
 
 from paintcli import __version__
+from paintcli.atomic import atomic_path, write_bytes
 from paintcli.errors import ChecksumError, DownloadError, OfflineError
+from paintcli.progress import ProgressHook
 from paintcli.registry import Entry, get as registry_entry
 
 CHUNK = 1 << 16
@@ -128,20 +130,17 @@ def _extract_member(entry: Entry, archive: Path) -> Path:
     import zipfile
 
     dest = path_for(entry)
-    tmp = dest.with_name(dest.name + ".part")
-    with FileLock(str(dest) + ".lock"):  # the same per-file lock as downloads: one writer of tmp at a time
+    with FileLock(str(dest) + ".lock"):  # the same per-file lock as downloads: one copy at a time
         if dest.is_file():
             return dest
         try:
-            with zipfile.ZipFile(archive) as zf, zf.open(entry.member) as src, open(tmp, "wb") as out:
+            with atomic_path(dest) as tmp, zipfile.ZipFile(archive) as zf, zf.open(entry.member) as src, open(tmp, "wb") as out:
                 shutil.copyfileobj(src, out, 1 << 20)
         except (KeyError, zipfile.BadZipFile) as exc:
-            tmp.unlink(missing_ok=True)
             raise DownloadError(
                 f"{archive.name} does not hold {entry.member} ({type(exc).__name__})",
                 f"delete {archive} and run `paint download {entry.name}` again",
             ) from None
-        os.replace(tmp, dest)
     return dest
 
 
@@ -175,7 +174,7 @@ def _check_recorded_hash(entry: Entry, path: Path) -> None:
     record = _record_file(path)
     digest = sha256_file(path)
     if not record.is_file():
-        record.write_text(f"{digest}  {path.stat().st_size}\n")
+        write_bytes(record, f"{digest}  {path.stat().st_size}\n".encode())
         return
     expected = record.read_text().split()[0]
     if digest != expected:
@@ -186,19 +185,6 @@ def _check_recorded_hash(entry: Entry, path: Path) -> None:
 
 
 # --- downloading ----------------------------------------------------------------------------------
-
-
-class ProgressHook:
-    """Receives download progress; the default does nothing. The CLI passes a rich one."""
-
-    def start(self, description: str, total: int | None, completed: int) -> None:
-        pass
-
-    def advance(self, nbytes: int) -> None:
-        pass
-
-    def stop(self) -> None:
-        pass
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from paintcli.atomic import atomic_path
 from paintcli.errors import PaintError
 from paintcli.nets.generators import GeneratorSpec
 
@@ -143,7 +144,11 @@ def save_generator(net: torch.nn.Module, spec: GeneratorSpec, path: str | os.Pat
     path = Path(path)
     state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
     payload = state if official else {"format": "paintcli.generator/1", "spec": asdict(spec), "state_dict": state}
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
-    return path
+    return save(payload, path)
+
+
+def save(obj, path: str | os.PathLike[str]) -> Path:
+    """torch.save through a temporary file: `path` holds the old file or the whole new one, never half."""
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
+    return Path(path)

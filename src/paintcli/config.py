@@ -7,7 +7,7 @@ Cheap to import (no torch).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from paintcli.errors import UsageError
@@ -333,12 +333,4 @@ def parse_ints(text: str, what: str) -> tuple[int, ...]:
 
 def parse_names(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
-
-
-def field_default(cls, name: str):
-    """The default of dataclass field `name` (for CLI option defaults)."""
-    for f in fields(cls):
-        if f.name == name:
-            return f.default
-    raise KeyError(name)
 

@@ -19,7 +19,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from paintcli.cache import ProgressHook
+from paintcli.progress import ProgressHook
 
 _stderr: Console | None = None
 

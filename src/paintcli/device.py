@@ -17,17 +17,24 @@ from paintcli.errors import DeviceError
 _VALID = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 
-def resolve(requested: str | None = None) -> torch.device:
-    """The torch.device for `requested` ('auto', 'cpu', 'cuda', 'cuda:1', 'mps'; None reads PAINT_DEVICE)."""
+def resolve(requested: torch.device | str | None = None) -> torch.device:
+    """The torch.device for `requested` (a torch.device, or 'auto', 'cpu', 'cuda', 'cuda:1', 'mps';
+    None reads PAINT_DEVICE).
+
+    Under torchrun (or `--devices N`), each process takes its own GPU, cuda:LOCAL_RANK, when the
+    request names none; on the CPU the processes share the cores equally.
+    """
+    if isinstance(requested, torch.device):
+        requested = str(requested)
     name = (requested or os.environ.get("PAINT_DEVICE") or "auto").strip().lower()
     if not _VALID.match(name):
         raise DeviceError(f"unknown device {name!r}", "use auto, cpu, cuda, cuda:N or mps")
     if name == "auto":
         if torch.cuda.is_available():
-            return torch.device("cuda")
+            return _cuda("cuda")
         if _mps_available():
             return torch.device("mps")
-        return torch.device("cpu")
+        return _cpu()
     if name.startswith("cuda"):
         return _cuda(name)
     if name == "mps" and not _mps_available():
@@ -35,7 +42,21 @@ def resolve(requested: str | None = None) -> torch.device:
             "device 'mps' is not available (needs Apple silicon and a PyTorch built with MPS)",
             "use --device cpu, or leave --device out to choose automatically",
         )
-    return torch.device(name)
+    return _cpu() if name == "cpu" else torch.device(name)
+
+
+def _local_process() -> tuple[int, int] | None:
+    """(LOCAL_RANK, LOCAL_WORLD_SIZE) when this is one of several processes started by torchrun."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or "LOCAL_RANK" not in os.environ:
+        return None
+    return int(os.environ["LOCAL_RANK"]), int(os.environ.get("LOCAL_WORLD_SIZE", os.environ["WORLD_SIZE"]))
+
+
+def _cpu() -> torch.device:
+    local = _local_process()
+    if local is not None:  # several processes on one machine: divide the cores, do not oversubscribe them
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // local[1]))
+    return torch.device("cpu")
 
 
 def _cuda(name: str) -> torch.device:
@@ -49,10 +70,13 @@ def _cuda(name: str) -> torch.device:
             "use --device cpu, or install a CUDA build of PyTorch and check the driver",
         )
     device = torch.device(name)
+    local = _local_process()
+    if device.index is None and local is not None:
+        device = torch.device("cuda", local[0])
     count = torch.cuda.device_count()
     if device.index is not None and device.index >= count:
         raise DeviceError(
-            f"device {name!r} does not exist: {count} CUDA device(s) visible",
+            f"device {str(device)!r} does not exist: {count} CUDA device(s) visible",
             f"use cuda:0 to cuda:{count - 1}",
         )
     return device

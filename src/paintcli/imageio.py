@@ -8,12 +8,12 @@ failed or interrupted write never leaves a half-written image under the final na
 from __future__ import annotations
 
 import os
-import uuid
 import warnings
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from paintcli.atomic import atomic_path
 from paintcli.errors import ImageError, OutputError
 
 # Refuse to decode inputs above this many pixels (Pillow's own decompression-bomb threshold):
@@ -156,14 +156,6 @@ def save_image(img: Image.Image, path: str | os.PathLike[str]) -> Path:
     if fmt is None:
         raise OutputError(f"cannot write {path}: unknown image type", "end the name with .png, .jpg or .webp")
     options = {"quality": 95} if fmt in {"JPEG", "WEBP"} else {}
-    # A unique hidden name beside the target, created like any other file (so the umask applies,
-    # unlike mkstemp's private 0600 files), then renamed over the target in one step.
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "xb") as f:
-            img.save(f, format=fmt, **options)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "xb") as f:
+        img.save(f, format=fmt, **options)
     return path

@@ -42,7 +42,7 @@ class AdaINStylizer:
         device: torch.device | str | None = None,
         download_progress: cache.ProgressHook | None = None,
     ):
-        self.device = devices.resolve(str(device) if device is not None else None)
+        self.device = devices.resolve(device)
         _, enc_path = models.locate(encoder, family="adain", progress=download_progress)
         _, dec_path = models.locate(decoder_path, family="adain", progress=download_progress)
         full = checkpoints.load_into(vgg_normalised(), _tensors(enc_path), source=f"{enc_path} is not the AdaIN encoder: it")

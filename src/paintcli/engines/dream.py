@@ -47,7 +47,7 @@ class DreamResult:
 class Dreamer:
     def __init__(self, config: DreamConfig | None = None, *, device: torch.device | str | None = None):
         self.config = (config or DreamConfig()).validate()
-        self.device = devices.resolve(str(device) if device is not None else None)
+        self.device = devices.resolve(device)
         deepest = max(self.config.layers, key=LAYER_INDEX.__getitem__)
         self.net = backbones.load_vgg19("vgg19", last_layer=deepest, device=self.device)
 

@@ -39,7 +39,7 @@ class FastStylizer:
         tile_overlap: int = 64,
         download_progress: cache.ProgressHook | None = None,
     ):
-        self.device = devices.resolve(str(device) if device is not None else None)
+        self.device = devices.resolve(device)
         self.entry, path = models.locate(model, family="fast-style", progress=download_progress)
         self.name = self.entry.name if self.entry else Path(model).stem
         self.net = load_transformer_net(path).to(self.device).eval().requires_grad_(False)

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from paintcli import backbones, device as devices, functional as fn, imageio
-from paintcli.cache import ProgressHook
+from paintcli.progress import ProgressHook
 from paintcli.config import GatysConfig
 from paintcli.nets.vgg import LAYER_INDEX, LAYERS
 
@@ -79,7 +79,7 @@ class GatysStylizer:
         download_progress: ProgressHook | None = None,
     ):
         self.config = (config or GatysConfig()).validate()
-        self.device = devices.resolve(str(device) if device is not None else None)
+        self.device = devices.resolve(device)
         layers = self.config.content_layers + self.config.style_layers
         deepest = max(layers, key=LAYER_INDEX.__getitem__)  # run VGG only as deep as the losses need
         self.net = backbones.load_vgg19(

@@ -47,7 +47,7 @@ class Translator:
         download_progress: cache.ProgressHook | None = None,
     ):
         self.config = (config or TranslateConfig()).validate()
-        self.device = devices.resolve(str(device) if device is not None else None)
+        self.device = devices.resolve(device)
         self.entry, path = models.locate(model, progress=download_progress)
         self.net, self.spec = checkpoints.load_generator(path)
         self.net.to(self.device).train(not self.config.eval_mode)

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from paintcli.errors import DeviceError
 
 
 @dataclass(frozen=True)
@@ -32,23 +31,18 @@ class World:
         return self.size > 1
 
 
-def setup(device: torch.device) -> tuple[World, torch.device]:
-    """Join the process group torchrun describes (if any) and pick this process's device."""
+def setup(device: torch.device) -> World:
+    """Join the process group torchrun describes (if any) on `device`, this process's own device
+    (device.resolve already picked cuda:LOCAL_RANK for it)."""
     size = int(os.environ.get("WORLD_SIZE", "1"))
     if size == 1:
-        return World(), device
+        return World()
     world = World(int(os.environ["RANK"]), size, int(os.environ.get("LOCAL_RANK", "0")))
     if device.type == "cuda":
-        if world.local_rank >= torch.cuda.device_count():
-            raise DeviceError(
-                f"process {world.local_rank} has no GPU ({torch.cuda.device_count()} visible)",
-                "start at most one process per GPU",
-            )
-        device = torch.device("cuda", world.local_rank)
         torch.cuda.set_device(device)
     if not dist.is_initialized():
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    return world, device
+    return world
 
 
 def teardown(world: World) -> None:
@@ -74,3 +68,9 @@ def launch(nproc: int, argv: list[str]) -> int:
     """Run `paint <argv>` under torchrun with `nproc` processes on this machine; return its exit code."""
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}", "-m", "paintcli", *argv]
     return subprocess.call(command)
+
+
+def unwrap(net: torch.nn.Module) -> torch.nn.Module:
+    """The module inside a DistributedDataParallel wrapper, or `net` itself: for saving, sampling,
+    and for passes whose gradients must not be synchronised."""
+    return getattr(net, "module", net)

@@ -27,10 +27,11 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
-from paintcli import __version__, device as devices, functional as fn
+from paintcli import __version__, checkpoints, device as devices, functional as fn
 from paintcli.config import TrainConfig
 from paintcli.errors import PaintError
 from paintcli.training import distributed
+from paintcli.training.distributed import unwrap
 from paintcli.training.data import PairDataset, resolve_source
 from paintcli.training.recipes import CycleGAN, Pix2Pix, Recipe
 from paintcli.training.style_recipes import AdaINTrainer, FastStyle
@@ -77,7 +78,8 @@ def train(
 ) -> TrainResult:
     """Train `cfg.recipe` into `run_dir`; continue a stopped run exactly with `resume=True`."""
     run_dir = Path(run_dir)
-    world, device = distributed.setup(devices.resolve(str(device) if device is not None else None))
+    device = devices.resolve(device)
+    world = distributed.setup(device)
     try:
         with devices.fast_math(device):  # TF32 and cuDNN autotuning on CUDA; nothing elsewhere
             return _Run(cfg, run_dir, device, world, resume, on_step, stop, download_progress).go()
@@ -190,7 +192,7 @@ class _Run:
             "epoch": self.epoch,
             "step": self.step,
             "batch_in_epoch": self.batch_in_epoch,
-            "nets": {k: _unwrap(v).state_dict() for k, v in self.recipe.nets.items()},
+            "nets": {k: unwrap(v).state_dict() for k, v in self.recipe.nets.items()},
             "optimizers": {k: v.state_dict() for k, v in self.recipe.optimizers.items()},
             "schedulers": {k: v.state_dict() for k, v in self.schedulers.items()},
             "pools": {k: v.state_dict() for k, v in self.recipe.pools.items()},
@@ -203,13 +205,13 @@ class _Run:
             folder = self.run_dir / "checkpoints"
             folder.mkdir(parents=True, exist_ok=True)
             state = self._state()
-            _atomic_save(state, folder / "latest.pt")
+            checkpoints.save(state, folder / "latest.pt")
             if numbered:
-                _atomic_save(state, folder / f"epoch_{self.epoch:03d}.pt")
+                checkpoints.save(state, folder / f"epoch_{self.epoch:03d}.pt")
             for name, net in self.recipe.nets.items():  # the official layout, bare state dicts
-                _atomic_save(_unwrap(net).state_dict(), self.run_dir / f"latest_net_{name}.pth")
+                checkpoints.save(unwrap(net).state_dict(), self.run_dir / f"latest_net_{name}.pth")
                 if numbered:
-                    _atomic_save(_unwrap(net).state_dict(), self.run_dir / f"{self.epoch}_net_{name}.pth")
+                    checkpoints.save(unwrap(net).state_dict(), self.run_dir / f"{self.epoch}_net_{name}.pth")
         distributed.barrier(self.world)
 
     def _check_ranks_agree(self) -> None:
@@ -307,16 +309,6 @@ def _to_device(value, device: torch.device):
         return value
     value = value.to(device, non_blocking=True)
     return value.contiguous(memory_format=torch.channels_last) if device.type == "cuda" else value
-
-
-def _unwrap(net: torch.nn.Module) -> torch.nn.Module:
-    return getattr(net, "module", net)
-
-
-def _atomic_save(obj, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
 
 
 def _fixed_batch(source, cfg: TrainConfig, device: torch.device) -> dict:

@@ -20,6 +20,7 @@ from torch import nn
 from paintcli.config import GENERATORS, TrainConfig
 from paintcli.nets.discriminators import NLayerDiscriminator
 from paintcli.nets.generators import GeneratorSpec
+from paintcli.training.distributed import unwrap
 
 
 def generator_spec(cfg: TrainConfig) -> GeneratorSpec:
@@ -86,11 +87,6 @@ def _requires_grad(nets, flag: bool) -> None:
         net.requires_grad_(flag)
 
 
-def _raw(net: nn.Module) -> nn.Module:
-    """The module inside a DistributedDataParallel wrapper (used where its gradients are not wanted)."""
-    return getattr(net, "module", net)
-
-
 class Recipe:
     """Named networks (`nets`) and optimisers (`optimizers`), plus `step(batch) -> losses`."""
 
@@ -146,8 +142,8 @@ class CycleGAN(Recipe):
             fake_b, fake_a = n["G_A"](real_a), n["G_B"](real_b)
             rec_a, rec_b = n["G_B"](fake_b), n["G_A"](fake_a)
             losses = {
-                "G_A": gan_loss(_raw(n["D_A"])(fake_b), True, cfg.gan_loss),
-                "G_B": gan_loss(_raw(n["D_B"])(fake_a), True, cfg.gan_loss),
+                "G_A": gan_loss(unwrap(n["D_A"])(fake_b), True, cfg.gan_loss),
+                "G_B": gan_loss(unwrap(n["D_B"])(fake_a), True, cfg.gan_loss),
                 "cycle_A": F.l1_loss(rec_a, real_a) * lam,
                 "cycle_B": F.l1_loss(rec_b, real_b) * lam,
             }
@@ -173,7 +169,7 @@ class CycleGAN(Recipe):
     @torch.no_grad()
     def samples(self, batch: dict) -> list[torch.Tensor]:
         """Rows of the sample grid: input, translation and reconstruction, for each direction."""
-        g_a, g_b = _raw(self.nets["G_A"]), _raw(self.nets["G_B"])
+        g_a, g_b = unwrap(self.nets["G_A"]), unwrap(self.nets["G_B"])
         a, b = batch["A"], batch["B"]
         fake_b, fake_a = g_a(a), g_b(b)
         return [a, fake_b, g_b(fake_b), b, fake_a, g_a(fake_a)]
@@ -207,7 +203,7 @@ class Pix2Pix(Recipe):
         _requires_grad([d], False)
         self.optimizers["G"].zero_grad(set_to_none=True)
         with self.autocast():
-            loss_gan = gan_loss(_raw(d)(torch.cat([real_a, fake_b], 1)), True, cfg.gan_loss)
+            loss_gan = gan_loss(unwrap(d)(torch.cat([real_a, fake_b], 1)), True, cfg.gan_loss)
             loss_l1 = F.l1_loss(fake_b, real_b) * cfg.lambda_l1
         (loss_gan + loss_l1).backward()
         self.optimizers["G"].step()
@@ -216,5 +212,5 @@ class Pix2Pix(Recipe):
     @torch.no_grad()
     def samples(self, batch: dict) -> list[torch.Tensor]:
         """Rows of the sample grid: input, output, target."""
-        return [batch["A"], _raw(self.nets["G"])(batch["A"]), batch["B"]]
+        return [batch["A"], unwrap(self.nets["G"])(batch["A"]), batch["B"]]
 

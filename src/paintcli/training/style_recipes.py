@@ -19,6 +19,7 @@ from paintcli import backbones, checkpoints, functional as fn, imageio, models
 from paintcli.config import TrainConfig
 from paintcli.nets.adain import ENCODER_TAPS, AdaINEncoder, adain, decoder, mean_std, vgg_normalised
 from paintcli.nets.transformer_net import TransformerNet
+from paintcli.training.distributed import unwrap
 from paintcli.training.recipes import Recipe
 
 CONTENT_LAYER = "relu2_2"
@@ -64,7 +65,7 @@ class FastStyle(Recipe):
     def samples(self, batch: dict) -> list[torch.Tensor]:
         """Rows of the sample grid: the photos and their stylised versions."""
         photo = (batch["A"] + 1) / 2
-        net = getattr(self.nets["transformer"], "module", self.nets["transformer"])
+        net = unwrap(self.nets["transformer"])
         return [batch["A"], (net(photo * 255) / 255).clamp(0, 1) * 2 - 1]
 
 
@@ -101,7 +102,7 @@ class AdaINTrainer(Recipe):
     def samples(self, batch: dict) -> list[torch.Tensor]:
         """Rows of the sample grid: photo, painting, and the photo in the painting's style."""
         content, style = (batch["A"] + 1) / 2, (batch["B"] + 1) / 2
-        net = getattr(self.nets["decoder"], "module", self.nets["decoder"])
+        net = unwrap(self.nets["decoder"])
         out = net(adain(self.encoder(content)["relu4_1"], self.encoder(style)["relu4_1"])).clamp(0, 1)
         return [batch["A"], batch["B"], out * 2 - 1]
 
