@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from paintcli import __version__, registry
 from paintcli.cli import app
-from tests.conftest import content_image, style_image
+from tests.fixtures import content_image, style_image
 
 runner = CliRunner()
 FAST = ["--size", "32", "--iterations", "3"]

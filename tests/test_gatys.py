@@ -9,7 +9,7 @@ from paintcli import GatysConfig, functional as fn, stylize
 from paintcli.config import parse_layer_weights
 from paintcli.engines.gatys import GatysStylizer, Interrupted
 from paintcli.errors import UsageError
-from tests.conftest import content_image, style_image
+from tests.fixtures import content_image, style_image
 
 
 def gray_small(img, size=(16, 12)) -> torch.Tensor:

@@ -12,7 +12,7 @@ from PIL import Image
 
 from paintcli import imageio
 from paintcli.errors import ImageError, OutputError
-from tests.conftest import content_image
+from tests.fixtures import content_image
 
 
 def test_rgba_is_composited_onto_white(tmp_path):

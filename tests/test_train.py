@@ -19,7 +19,7 @@ from paintcli.nets.discriminators import NLayerDiscriminator
 from paintcli.nets.generators import ResnetGenerator
 from paintcli.config import TrainConfig
 from paintcli.training.loop import TrainingError, train
-from tests.conftest import content_image, style_image
+from tests.fixtures import content_image, style_image
 
 runner = CliRunner()
 TINY = dict(ngf=4, ndf=4, load_size=40, crop_size=32, epochs=1, epochs_decay=1)

@@ -21,7 +21,7 @@ from paintcli.engines.translate import Translator, ab_half
 from paintcli.errors import ImageError
 from paintcli.nets.discriminators import NLayerDiscriminator, PixelDiscriminator
 from paintcli.nets.generators import GeneratorSpec, ResnetGenerator, UnetGenerator
-from tests.conftest import content_image
+from tests.fixtures import content_image
 
 runner = CliRunner()
 
@@ -375,7 +375,7 @@ def test_tiling_is_chosen_by_itself_when_memory_is_short(small_resnet, monkeypat
     img = content_image((96, 64))
     whole = Translator(small_resnet).run(img)
     monkeypatch.setattr(tiling, "free_memory", lambda device: 2_000_000)  # about 2 MB free
-    monkeypatch.setattr(Translator, "_auto_tile", lambda self: 64)
+    monkeypatch.setattr(tiling, "AUTO_TILE", 64)
     tiled = Translator(small_resnet, TranslateConfig(tile_overlap=24)).run(img)
     assert whole.tiles == 1 and tiled.tiles > 1
     assert tiled.image.size == whole.image.size

@@ -16,15 +16,11 @@ from pathlib import Path
 import torch
 
 from paintcli.atomic import atomic_path
-from paintcli.errors import PaintError
+from paintcli.errors import CheckpointError
 from paintcli.nets.generators import GeneratorSpec
 
 LEGACY_STAT = re.compile(r"\.(running_mean|running_var|num_batches_tracked)$")
 _RESNET_BLOCK = re.compile(r"^model\.(\d+)\.conv_block\.")
-
-
-class CheckpointError(PaintError):
-    """A checkpoint that cannot be read or matches no known network."""
 
 
 def read_state(path: str | os.PathLike[str]) -> tuple[dict[str, torch.Tensor], GeneratorSpec | None]:

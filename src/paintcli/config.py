@@ -71,14 +71,7 @@ class GatysConfig:
 
     def blend_weights(self, n_styles: int) -> tuple[float, ...]:
         """Per-style weights normalised to sum to 1."""
-        raw = self.style_blend or (1.0,) * n_styles
-        if len(raw) != n_styles:
-            raise UsageError(
-                f"--style-blend has {len(raw)} weights for {n_styles} style image(s)",
-                "give one weight per --style, e.g. --style-blend 0.7,0.3",
-            )
-        total = sum(raw)
-        return tuple(w / total for w in raw)
+        return blend_weights(self.style_blend, n_styles)
 
     def with_(self, **changes) -> GatysConfig:
         return replace(self, **changes)
@@ -142,6 +135,53 @@ class TranslateConfig:
         if self.direction not in (None, "AtoB", "BtoA"):
             raise UsageError(f"unknown direction {self.direction!r}", "use AtoB or BtoA")
         return self
+
+
+@dataclass(frozen=True)
+class OnePassConfig:
+    """What every one-pass network (fast style, translation, the instant styles) shares."""
+
+    size: int | None = None  # longest side of the output; None: the picture's own size
+    tile: int | None = None  # tile side; None: tiles only when a picture would not fit in memory
+    tile_overlap: int = 64
+    preserve_colors: bool = False  # keep the photo's colours, take only the luminance from the network
+
+
+@dataclass(frozen=True)
+class AdaINConfig:
+    """AdaIN (Huang and Belongie 2017): one pass, any style."""
+
+    alpha: float = 1.0  # 0: the photo (through the decoder), 1: full style
+    blend: tuple[float, ...] = ()  # one weight per style image; empty: equal
+    size: int | None = 512  # longest side of the output; None: the photo's own size
+    style_size: int | None = 512  # longest side of the style images; None: their own size
+    preserve_colors: bool = False  # give the styles the photo's colours first (CORAL)
+    tile: int | None = None
+    tile_overlap: int = 64
+
+    def validate(self, n_styles: int, masked: bool) -> AdaINConfig:
+        if not 0 <= self.alpha <= 1:
+            raise UsageError(f"--alpha must be between 0 and 1, got {self.alpha}", "0 keeps the photo, 1 is full style")
+        if masked and n_styles != 2:
+            raise UsageError(f"--mask needs exactly two --style images, got {n_styles}", "the first styles the white region, the second the rest")
+        if masked and self.tile:
+            raise UsageError("--tile does not work with --mask", "leave --tile out, or use a smaller --size")
+        blend_weights(self.blend, n_styles)
+        return self
+
+
+def blend_weights(blend: tuple[float, ...], n_styles: int) -> tuple[float, ...]:
+    """Per-style weights normalised to sum to 1 (equal when none are given)."""
+    raw = blend or (1.0,) * n_styles
+    if len(raw) != n_styles:
+        raise UsageError(
+            f"--style-blend has {len(raw)} weights for {n_styles} style image(s)",
+            "give one weight per --style, e.g. --style-blend 0.7,0.3",
+        )
+    if any(w < 0 for w in raw) or sum(raw) <= 0:
+        raise UsageError("--style-blend weights must be non-negative and not all zero", "use e.g. 0.7,0.3")
+    total = sum(raw)
+    return tuple(w / total for w in raw)
 
 
 @dataclass(frozen=True)

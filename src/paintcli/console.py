@@ -163,8 +163,8 @@ class ItemBar(_LiveBar):
         self._progress = _bar(MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(), quiet=quiet)
         self._task = self._progress.add_task(label, total=total)
 
-    def advance(self) -> None:
-        self._progress.advance(self._task)
+    def advance(self, items: int = 1) -> None:
+        self._progress.advance(self._task, items)
 
 
 def warn(message: str) -> None:

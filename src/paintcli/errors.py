@@ -51,6 +51,10 @@ class OfflineError(DownloadError):
     """A file that is not cached while the network is off (PAINT_OFFLINE=1)."""
 
 
+class CheckpointError(PaintError):
+    """A checkpoint that cannot be read or matches no known network."""
+
+
 class UnknownNameError(PaintError):
     """A name that is not in a registry."""
 

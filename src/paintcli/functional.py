@@ -76,3 +76,21 @@ def resize_tensor(img: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     if img.shape[-2:] == (h, w):
         return img
     return F.interpolate(img, size=(h, w), mode="bilinear", align_corners=False, antialias=True)
+
+
+def match_colors(source: torch.Tensor, reference: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """`source` with the colour mean and covariance of `reference` (whitening and colouring, as
+    AdaIN's CORAL option): a painting's strokes in a photo's palette."""
+    s, r = source[0].reshape(3, -1), reference[0].reshape(3, -1)
+    s_mean, r_mean = s.mean(1, keepdim=True), r.mean(1, keepdim=True)
+    eye = torch.eye(3, device=s.device)
+    s_cov = torch.cov(s) + eps * eye
+    r_cov = torch.cov(r) + eps * eye
+    whitened = _matrix_power(s_cov, -0.5) @ (s - s_mean)
+    coloured = _matrix_power(r_cov, 0.5) @ whitened + r_mean
+    return coloured.reshape(source.shape).clamp(0, 1)
+
+
+def _matrix_power(m: torch.Tensor, p: float) -> torch.Tensor:
+    values, vectors = torch.linalg.eigh(m)
+    return vectors @ torch.diag(values.clamp_min(1e-8) ** p) @ vectors.T

@@ -7,6 +7,7 @@ failed or interrupted write never leaves a half-written image under the final na
 
 from __future__ import annotations
 
+import io
 import os
 import warnings
 from pathlib import Path
@@ -33,23 +34,40 @@ def load_image(path: str | os.PathLike[str]) -> Image.Image:
         raise ImageError(f"{path} does not exist", "check the path")
     if path.is_dir():
         raise ImageError(f"{path} is a folder, not an image", "pass image files, or the folder as an input")
+    return _decode(path, str(path))
+
+
+def decode_image(data: bytes, name: str = "standard input") -> Image.Image:
+    """Image file bytes (for example piped in) as an upright RGB image, or a clear ImageError."""
+    if not data:
+        raise ImageError(f"{name} is empty", "pipe an image file into paint, e.g. cat photo.jpg | paint stylize - ...")
+    return _decode(io.BytesIO(data), name)
+
+
+def encode_png(img: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    img.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _decode(source: Path | io.BytesIO, name: str) -> Image.Image:
     try:
-        img = _open_header(path)
-        _check_pixels(path, img.size)  # our own limit replaces Pillow's decompression-bomb check
+        img = _open_header(source)
+        _check_pixels(name, img.size)  # our own limit replaces Pillow's decompression-bomb check
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             img.load()
     except UnidentifiedImageError:
-        raise ImageError(f"{path} is not an image Pillow can read", "pass a JPEG, PNG, WebP, BMP or TIFF file") from None
+        raise ImageError(f"{name} is not an image Pillow can read", "pass a JPEG, PNG, WebP, BMP or TIFF file") from None
     except OSError as exc:
         raise ImageError(
-            f"{path} is truncated or corrupt ({exc})", "re-export or re-download the image and try again"
+            f"{name} is truncated or corrupt ({exc})", "re-export or re-download the image and try again"
         ) from None
     img = ImageOps.exif_transpose(img)
     return to_rgb(img)
 
 
-def _open_header(path: Path) -> Image.Image:
+def _open_header(path: Path | io.BytesIO) -> Image.Image:
     """Image.open without Pillow's size refusal, so that ours, with its clearer message, applies."""
     saved = Image.MAX_IMAGE_PIXELS
     Image.MAX_IMAGE_PIXELS = None
@@ -59,7 +77,7 @@ def _open_header(path: Path) -> Image.Image:
         Image.MAX_IMAGE_PIXELS = saved
 
 
-def _check_pixels(path: Path, size: tuple[int, int]) -> None:
+def _check_pixels(path: str, size: tuple[int, int]) -> None:
     w, h = size
     if w * h > MAX_INPUT_PIXELS:
         raise _too_large(path, size)
@@ -70,7 +88,7 @@ def _check_pixels(path: Path, size: tuple[int, int]) -> None:
         )
 
 
-def _too_large(path: Path, size: tuple[int, int]) -> ImageError:
+def _too_large(path: str, size: tuple[int, int]) -> ImageError:
     w, h = size
     return ImageError(
         f"{path} is {w}x{h} ({w * h / 1e6:.0f} MP), over the {MAX_INPUT_PIXELS / 1e6:.0f} MP input limit",

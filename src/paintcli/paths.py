@@ -1,20 +1,94 @@
-"""Turning the command line's inputs and -o into lists of input and output files.
+"""Turning the command line's inputs and -o into jobs: one input picture and one output file each.
 
-Shared by every command that reads photos and writes pictures: inputs may be files, folders or glob
-patterns; outputs are derived from the input names unless -o says otherwise; nothing is ever
-overwritten without --overwrite, and that is checked before any work starts.
+Shared by every command that reads photos and writes pictures: inputs may be files, folders, glob
+patterns or `-` (one picture on standard input); outputs are derived from the input names unless
+-o says otherwise (`-o -`: standard output). Under torchrun each process takes every WORLD_SIZE-th
+job starting at its RANK, so each input is written by exactly one process. Nothing is overwritten
+without --overwrite, and that is checked before any work starts; with --skip-existing, outputs
+already written are left alone, so a stopped batch continues where it stopped.
 """
 
 from __future__ import annotations
 
 import glob
+import os
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from paintcli.errors import ImageError, OutputError
+from paintcli.errors import ImageError, OutputError, UsageError
 from paintcli.imageio import IMAGE_SUFFIXES, check_output_path
 
 GLOB_CHARS = set("*?[")
+STDIO = "-"  # as an input: standard input; as -o: standard output
+
+
+@dataclass(frozen=True)
+class Job:
+    source: Path | None  # None: standard input
+    output: Path | None  # None: standard output
+
+    @property
+    def label(self) -> str:
+        return self.source.name if self.source else "standard input"
+
+
+@dataclass(frozen=True)
+class Shard:
+    """This process's share of the jobs: every `size`-th one, starting at `rank`."""
+
+    rank: int = 0
+    size: int = 1
+
+    @classmethod
+    def from_env(cls) -> Shard:
+        """The share torchrun (or `--devices N`) gave this process, from RANK and WORLD_SIZE."""
+        return cls(int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1")))
+
+    def take(self, items: Sequence) -> list:
+        return list(items[self.rank :: self.size])
+
+
+@dataclass(frozen=True)
+class Plan:
+    jobs: list[Job]  # this process's jobs, in order
+    skipped: int = 0  # its outputs that already existed (--skip-existing)
+
+
+def plan_jobs(
+    inputs: Sequence[str | Path],
+    output: str | Path | None,
+    *,
+    suffix: str,
+    overwrite: bool = False,
+    skip_existing: bool = False,
+    shard: Shard = Shard(),
+    extension: str = ".png",
+) -> Plan:
+    """The jobs of this process, checked: every input exists, no two write the same file, and no
+    output exists unless --overwrite or --skip-existing says what to do with it."""
+    if overwrite and skip_existing:
+        raise UsageError("--overwrite and --skip-existing both given", "choose one: replace existing outputs, or keep them")
+    to_stdout = output is not None and str(output) == STDIO
+    if STDIO in [str(i) for i in inputs]:
+        if len(inputs) > 1:
+            raise UsageError("- (standard input) cannot be combined with other inputs", "give - alone, or only files")
+        if output is None or to_stdout:
+            return Plan(shard.take([Job(None, None)]))
+        target = Path(output) / f"stdin{suffix}{extension}" if Path(output).is_dir() else Path(output)
+        check_output_path(target, overwrite=overwrite)
+        return Plan(shard.take([Job(None, target)]))
+    sources = collect_inputs(inputs)
+    if to_stdout:
+        if len(sources) > 1:
+            raise UsageError(f"-o - writes one picture to standard output, but there are {len(sources)} inputs", "give one input, or a folder as -o")
+        return Plan(shard.take([Job(sources[0], None)]))
+    targets = output_paths(sources, Path(output) if output is not None else None, suffix=suffix, extension=extension)
+    jobs = shard.take([Job(s, t) for s, t in zip(sources, targets, strict=True)])
+    kept = [job for job in jobs if not (skip_existing and job.output.exists())]
+    for job in kept:
+        check_output_path(job.output, overwrite=overwrite)
+    return Plan(kept, skipped=len(jobs) - len(kept))
 
 
 def collect_inputs(args: Iterable[str | Path]) -> list[Path]:
@@ -39,14 +113,7 @@ def collect_inputs(args: Iterable[str | Path]) -> list[Path]:
     return list(dict.fromkeys(found))  # a file named twice is processed once
 
 
-def plan_outputs(
-    inputs: Sequence[Path],
-    output: Path | None,
-    *,
-    suffix: str,
-    overwrite: bool,
-    extension: str = ".png",
-) -> list[Path]:
+def output_paths(inputs: Sequence[Path], output: Path | None, *, suffix: str, extension: str = ".png") -> list[Path]:
     """One output path per input.
 
     Without -o: `<input folder>/<stem><suffix><extension>`. With -o and one input: that file (or,
@@ -67,8 +134,6 @@ def plan_outputs(
     _refuse_collisions(inputs, outputs)
     if output is not None and len(inputs) > 1:
         output.mkdir(parents=True, exist_ok=True)
-    for path in outputs:
-        check_output_path(path, overwrite=overwrite)
     return outputs
 
 

@@ -1,7 +1,6 @@
-"""Running an image network on any size: padding to its multiple, and blended tiles for big images.
+"""Running an image network on large images in blended tiles.
 
-Used by translation (pix2pix/CycleGAN generators) and fast style transfer (TransformerNet). Two
-things keep tiles from showing:
+Used by every one-pass network (engines/one_pass.py). Two things keep tiles from showing:
 - Every tile sits on the network's downsampling grid, in the image padded exactly as for an untiled
   run, because strided convolutions compute differently when shifted off that grid.
 - Norm layers that normalise by their input's own statistics (instance norm, batch norm in training
@@ -21,44 +20,37 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from paintcli.nets.image_to_image import ImageToImage, pad_to_multiple
+
+AUTO_TILE = 1024  # tile side chosen when an image would not fit in memory whole
 BYTES_PER_PIXEL = 1536  # peak activation memory of a 64-channel image network in inference, per pixel
 MEMORY_HEADROOM = 0.6  # use at most this share of the free memory before tiling
 
 
 class Tiler:
-    """Runs `module` (or `call`, a function around it) padded to `multiple`, whole or in tiles."""
+    """Runs an ImageToImage network on a batch whole, or in grid-aligned blended tiles."""
 
-    def __init__(
-        self,
-        module: nn.Module,
-        multiple: int,
-        *,
-        call: Callable[[torch.Tensor], torch.Tensor] | None = None,
-        before_call: Callable[[], None] | None = None,
-    ):
-        self.module, self.multiple = module, multiple
-        self.call = call or module
+    def __init__(self, net: ImageToImage, *, before_call: Callable[[], None] | None = None):
+        self.net, self.multiple = net, net.multiple
         self.before_call = before_call or (lambda: None)
 
-    def forward_padded(self, x: torch.Tensor) -> torch.Tensor:
-        """The network on x padded (reflection, split evenly) to its multiple, cropped back."""
-        padded, (top, left, h, w) = self._pad_to_multiple(x)
+    def forward_whole(self, x: torch.Tensor) -> torch.Tensor:
         self.before_call()
-        return self.call(padded)[..., top : top + h, left : left + w]
+        return self.net(x)
 
     def forward_tiled(self, x: torch.Tensor, tile: int, overlap: int) -> tuple[torch.Tensor, int]:
         """The network on grid-aligned tiles of x, blended; returns the image and the tile count."""
         tile = round_up(tile, self.multiple)
-        padded, (top0, left0, h, w) = self._pad_to_multiple(x)
+        padded, (top0, left0, h, w) = pad_to_multiple(x, self.multiple)
         big_h, big_w = padded.shape[-2:]
         out = torch.zeros_like(padded)
         weight = torch.zeros((1, 1, big_h, big_w), device=x.device)
         count = 0
-        with shared_norm_statistics(self.module, lambda: self.forward_padded(self._overview(x, tile))):
+        with shared_norm_statistics(self.net, lambda: self.forward_whole(self._overview(x, tile))):
             for top in _starts(big_h, tile, overlap, self.multiple):
                 for left in _starts(big_w, tile, overlap, self.multiple):
                     self.before_call()
-                    y = self.call(padded[..., top : top + tile, left : left + tile])
+                    y = self.net(padded[..., top : top + tile, left : left + tile])
                     th, tw = y.shape[-2:]
                     ramp = _ramp(th, tw, overlap, top > 0, top + th < big_h, left > 0, left + tw < big_w, x.device)
                     out[..., top : top + th, left : left + tw] += y * ramp
@@ -67,18 +59,14 @@ class Tiler:
         blended = out / weight.clamp_min(1e-8)
         return blended[..., top0 : top0 + h, left0 : left0 + w], count
 
-    def choose_tile(self, x: torch.Tensor, asked: int | None, auto: Callable[[], int]) -> int | None:
-        """The tile size to use: the one asked for, or `auto()` when x would not fit, else None."""
+    def choose_tile(self, x: torch.Tensor, asked: int | None) -> int | None:
+        """The tile size to use: the one asked for, or `auto_tile()` when x would not fit, else None."""
         if asked:
             return round_up(asked, self.multiple)
-        return None if fits(x, x.device) else auto()
+        return None if fits(x, x.device) else self.auto_tile()
 
-    def _pad_to_multiple(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int, int, int]]:
-        h, w = x.shape[-2:]
-        m = self.multiple
-        ph, pw = (-h) % m, (-w) % m
-        top, left = ph // 2, pw // 2
-        return _pad(x, (left, pw - left, top, ph - top)), (top, left, h, w)
+    def auto_tile(self) -> int:
+        return round_up(AUTO_TILE, self.multiple)
 
     def _overview(self, x: torch.Tensor, tile: int) -> torch.Tensor:
         """The whole image if it fits in memory, else a copy downscaled to about one tile."""
@@ -91,27 +79,21 @@ class Tiler:
 
 @contextmanager
 def shared_norm_statistics(net: nn.Module, measure: Callable[[], object]):
-    """Within the block, norm layers that normalise by their input's own statistics use fixed ones.
+    """Within the block, layers that normalise by their input's own statistics use fixed ones.
 
-    `measure()` runs the network once; the per-channel mean and variance that each such layer sees
-    then are recorded and used for every later call until the block ends.
+    Those layers are instance norms, batch norms in training mode, and any module with
+    `statistics(x)` and `normalise(x, statistics)` methods (AdaIN). `measure()` runs the network
+    once; the statistics each such layer sees then are recorded and used for every later call
+    until the block ends.
     """
-    layers = [
-        m for m in net.modules()
-        if isinstance(m, nn.InstanceNorm2d) or (isinstance(m, nn.BatchNorm2d) and m.training)
-    ]  # fmt: skip
-    stats: dict[nn.Module, tuple[torch.Tensor, torch.Tensor]] = {}
+    layers = [m for m in net.modules() if _self_normalising(m)]
+    stats: dict[nn.Module, tuple[torch.Tensor, ...]] = {}
 
     def record(module, args):
-        x = args[0]
-        stats[module] = (x.mean(dim=(0, 2, 3), keepdim=True), x.var(dim=(0, 2, 3), unbiased=False, keepdim=True))
+        stats[module] = _statistics(module, args[0])
 
     def replay(module, args, output):
-        mean, var = stats[module]
-        y = (args[0] - mean) / torch.sqrt(var + module.eps)
-        if getattr(module, "affine", False):
-            y = y * module.weight.view(1, -1, 1, 1) + module.bias.view(1, -1, 1, 1)
-        return y
+        return _normalise(module, args[0], stats[module])
 
     handles = [m.register_forward_pre_hook(record) for m in layers]
     try:
@@ -125,6 +107,26 @@ def shared_norm_statistics(net: nn.Module, measure: Callable[[], object]):
     finally:
         for handle in handles:
             handle.remove()
+
+
+def _self_normalising(m: nn.Module) -> bool:
+    return isinstance(m, nn.InstanceNorm2d) or (isinstance(m, nn.BatchNorm2d) and m.training) or hasattr(m, "statistics")
+
+
+def _statistics(m: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    if hasattr(m, "statistics"):
+        return m.statistics(x)
+    return x.mean(dim=(0, 2, 3), keepdim=True), x.var(dim=(0, 2, 3), unbiased=False, keepdim=True)
+
+
+def _normalise(m: nn.Module, x: torch.Tensor, stats: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    if hasattr(m, "normalise"):
+        return m.normalise(x, stats)
+    mean, var = stats
+    y = (x - mean) / torch.sqrt(var + m.eps)
+    if getattr(m, "affine", False):
+        y = y * m.weight.view(1, -1, 1, 1) + m.bias.view(1, -1, 1, 1)
+    return y
 
 
 def fits(x: torch.Tensor, device: torch.device) -> bool:
@@ -147,15 +149,6 @@ def free_memory(device: torch.device) -> int | None:
 
 def round_up(value: int, multiple: int) -> int:
     return max(multiple, math.ceil(value / multiple) * multiple)
-
-
-def _pad(x: torch.Tensor, pads: tuple[int, int, int, int]) -> torch.Tensor:
-    if not any(pads):
-        return x
-    h, w = x.shape[-2:]
-    # Reflection needs the padding to be smaller than the image; fall back to edge replication.
-    mode = "reflect" if max(pads[0], pads[1]) < w and max(pads[2], pads[3]) < h else "replicate"
-    return F.pad(x, pads, mode=mode)
 
 
 def _starts(length: int, tile: int, overlap: int, align: int) -> list[int]:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import functools
-import json
+import os
+import sys
 import traceback
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -55,18 +56,6 @@ def boundary(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def report_output(
-    src, out, size: tuple[int, int], seconds: float, device: str, *, json_: bool, note: str = "", digits: int = 2, **extra
-) -> None:
-    """The stdout line for one written image: a JSON object (input, output, size, seconds, device,
-    then `extra`) with --json, else `out  WxH  Ns<note>  device`."""
-    if json_:
-        record = {"input": str(src), "output": str(out), "size": list(size), "seconds": round(seconds, 3), "device": device}
-        typer.echo(json.dumps({**record, **extra}))
-    else:
-        typer.echo(f"{out}  {size[0]}x{size[1]}  {seconds:.{digits}f}s{note}  {device}")
-
-
 DeviceOpt = Annotated[
     str | None,
     typer.Option(
@@ -79,3 +68,29 @@ DeviceOpt = Annotated[
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or messages on stderr.")]
 OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace output files that already exist.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object per output on stdout instead of a summary.")]
+SkipExistingOpt = Annotated[bool, typer.Option("--skip-existing", help="Leave outputs that already exist alone and paint only the rest (continue a stopped batch).")]
+DevicesOpt = Annotated[
+    int,
+    typer.Option(
+        "--devices",
+        help="Share the pictures among this many processes (one per GPU, or the CPU cores divided); the same as torchrun --nproc-per-node N.",
+    ),
+]
+OutputOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--output", "-o",
+        help="Output file (one input) or folder (several); - writes the picture (PNG) to standard output.",
+        show_default=False,
+    ),
+]
+
+
+def launch_shards(devices: int) -> None:
+    """With --devices N (and not already one of N processes), run the command as N processes and exit."""
+    from paintcli import launch
+
+    if devices < 1:
+        raise PaintError(f"--devices must be at least 1, got {devices}", "use e.g. --devices 2")
+    if devices > 1 and "WORLD_SIZE" not in os.environ:
+        raise typer.Exit(launch.run_shards(devices, launch.argv_without_devices(sys.argv[1:])))

@@ -5,10 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from paintcli import cache, console, registry
+from paintcli import console, registry
 from paintcli.cli.common import QuietOpt, boundary
 from paintcli.errors import UnknownNameError, UsageError
 
@@ -30,6 +28,8 @@ def command(
       paint download cyclegan/monet2photo\n
       paint download pix2pix/facades
     """
+    from paintcli import cache  # requests and filelock: only when the command runs
+
     if list_:
         _print_table()
         return
@@ -61,6 +61,11 @@ def _lookup(name: str) -> registry.Entry:
 
 
 def _print_table() -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from paintcli import cache
+
     table = Table(box=None, pad_edge=False, header_style="bold")
     for column in ("name", "kind", "size", "cached", "description"):
         table.add_column(column, no_wrap=column != "description")

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from paintcli import console, imageio
-from paintcli.cli.common import DeviceOpt, JsonOpt, OverwriteOpt, QuietOpt, boundary, report_output
+from paintcli import console
+from paintcli.cli.common import (
+    DeviceOpt, DevicesOpt, JsonOpt, OutputOpt, OverwriteOpt, QuietOpt, SkipExistingOpt, boundary, launch_shards,
+)  # fmt: skip
+from paintcli.cli.runner import Painted, Reporting, run
 from paintcli.config import DreamConfig, parse_names
-from paintcli.paths import collect_inputs, plan_outputs
 
 D = DreamConfig()
 
 
 @boundary
 def command(
-    inputs: Annotated[list[str], typer.Argument(help="Photos, folders of photos, or glob patterns.", show_default=False)],
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Output file (one input) or folder (several). Default: <input>_dream.png beside each input.", show_default=False)] = None,
+    inputs: Annotated[list[str], typer.Argument(help="Photos, folders of photos, glob patterns, or - for one photo on standard input.", show_default=False)],
+    output: OutputOpt = None,
     layers: Annotated[str, typer.Option(help="Comma-separated VGG19 layers to amplify: relu3_x for strokes and patterns, relu4_x for eyes and parts, relu5_x for whole things.")] = ",".join(D.layers),
     size: Annotated[int, typer.Option(help="Longest side of the output in pixels; 0 keeps the photo's size.")] = D.size,
     octaves: Annotated[int, typer.Option(help="Levels of the image pyramid, worked coarse to fine.")] = D.octaves,
@@ -30,7 +31,9 @@ def command(
     tile: Annotated[int | None, typer.Option(help="Compute gradients in tiles of this size, for large photos.", show_default=False)] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed, for repeatable jitter.", show_default=False)] = None,
     device: DeviceOpt = None,
+    devices: DevicesOpt = 1,
     overwrite: OverwriteOpt = False,
+    skip_existing: SkipExistingOpt = False,
     json_: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -41,22 +44,31 @@ def command(
       paint dream photo.jpg --layers relu3_3 --octaves 5 -o patterns.png\\n
       paint dream big.jpg --size 0 --tile 512
     """
-    from paintcli.engines.dream import Dreamer
+    from paintcli.paths import Shard, plan_jobs
 
+    launch_shards(devices)
     config = DreamConfig(
         layers=parse_names(layers), size=size or None, octaves=octaves, octave_scale=octave_scale, steps=steps,
         lr=lr, jitter=jitter, smooth=smooth, tile=tile, seed=seed,
     ).validate()  # fmt: skip
-    sources = collect_inputs(inputs)
-    outputs = plan_outputs(sources, output, suffix="_dream", overwrite=overwrite)
-    images = [imageio.load_image(p) for p in sources]
-    dreamer = Dreamer(config, device=device)
-    for src, img, out in zip(sources, images, outputs, strict=True):
-        with console.DreamBar(src.name, total=config.octaves * config.steps, quiet=quiet) as bar:
-            result = dreamer.run(img, on_event=bar.update)
-        imageio.save_image(result.image, out)
+    plan = plan_jobs(inputs, output, suffix="_dream", overwrite=overwrite, skip_existing=skip_existing, shard=Shard.from_env())
+    run(plan, lambda: _DreamPainter(config, device, quiet), Reporting(json=json_, quiet=quiet, label="dreaming", digits=1))
+
+
+class _DreamPainter:
+    own_progress, batch_size = True, 1
+
+    def __init__(self, config: DreamConfig, device, quiet: bool):
+        from paintcli import device as devices
+        from paintcli.engines.dream import Dreamer
+
+        self.dreamer, self.quiet = Dreamer(config, device=device), quiet
+        self.device = devices.describe(self.dreamer.device)
+
+    def paint(self, images, jobs) -> list[Painted]:
+        config = self.dreamer.config
+        with console.DreamBar(jobs[0].label, total=config.octaves * config.steps, quiet=self.quiet) as bar:
+            result = self.dreamer.run(images[0], on_event=bar.update)
         gain = result.activation_after / max(result.activation_before, 1e-12)
-        report_output(
-            src, out, result.image.size, result.seconds, result.device, json_=json_, note=f"  activation x{gain:.1f}",
-            digits=1, activation_before=result.activation_before, activation_after=result.activation_after,
-        )  # fmt: skip
+        fields = {"activation_before": result.activation_before, "activation_after": result.activation_after}
+        return [Painted(result.image, result.seconds, fields, note=f"  activation x{gain:.1f}")]

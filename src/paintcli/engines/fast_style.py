@@ -1,65 +1,46 @@
 """Feed-forward style transfer: one pass through a trained TransformerNet (Johnson et al. 2016).
 
 Official pytorch/examples checkpoints load as they are (their deprecated InstanceNorm running
-statistics are dropped). The network works on 0-255 RGB; any image size works (padding to a
-multiple of 4, cropped back), and large images go through in blended tiles.
+statistics are dropped). The network works on 0-255 RGB, which `ImageToImage` hides; any size
+works, and large pictures go through in blended tiles.
 """
 
 from __future__ import annotations
 
 import os
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from PIL import Image
 
-from paintcli import cache, checkpoints, device as devices, functional as fn, imageio, models
+from paintcli import checkpoints, device as devices, models
+from paintcli.config import OnePassConfig
+from paintcli.engines.one_pass import OnePass
+from paintcli.nets.image_to_image import ImageToImage
 from paintcli.nets.transformer_net import TransformerNet
-from paintcli.tiling import Tiler, round_up
+from paintcli.progress import ProgressHook
 
-
-@dataclass(frozen=True)
-class FastResult:
-    image: Image.Image
-    seconds: float
-    tiles: int
-
-
-class FastStylizer:
-    """A loaded style network; `run` stylises one image."""
+class FastStylizer(OnePass):
+    """A loaded style network; `run` stylises one picture, `run_many` several."""
 
     def __init__(
         self,
         model: str | os.PathLike[str],
+        settings: OnePassConfig | None = None,
         *,
         device: torch.device | str | None = None,
         tile: int | None = None,
         tile_overlap: int = 64,
-        download_progress: cache.ProgressHook | None = None,
+        download_progress: ProgressHook | None = None,
     ):
-        self.device = devices.resolve(device)
-        self.entry, path = models.locate(model, family="fast-style", progress=download_progress)
-        self.name = self.entry.name if self.entry else Path(model).stem
-        self.net = load_transformer_net(path).to(self.device).eval().requires_grad_(False)
-        self.tile, self.tile_overlap = tile, tile_overlap
-        self.tiler = Tiler(self.net, TransformerNet.multiple)
+        entry, path = models.locate(model, family="fast-style", progress=download_progress)
+        self.name = entry.name if entry else Path(model).stem
+        settings = settings or OnePassConfig(tile=tile, tile_overlap=tile_overlap)
+        super().__init__(transformer_net(load_transformer_net(path)), devices.resolve(device), settings)
 
-    def run(self, image: Image.Image, *, size: int | None = None, preserve_colors: bool = False) -> FastResult:
-        image = imageio.resize_longest(imageio.to_rgb(image), size)
-        start = time.perf_counter()
-        x = fn.to_tensor(image, self.device) * 255
-        tile = self.tiler.choose_tile(x, self.tile, lambda: round_up(1024, TransformerNet.multiple))
-        with torch.no_grad():
-            if tile is None:
-                y, tiles = self.tiler.forward_padded(x), 1
-            else:
-                y, tiles = self.tiler.forward_tiled(x, tile, self.tile_overlap)
-        y = (y / 255).clamp(0, 1)
-        if preserve_colors:
-            y = fn.combine_luma_chroma(y, x / 255)
-        return FastResult(fn.to_pil(y), time.perf_counter() - start, tiles)
+
+def transformer_net(net: TransformerNet) -> ImageToImage:
+    """A TransformerNet (0-255 in and out, sides multiples of 4) behind the common interface."""
+    return ImageToImage(net.eval(), multiple=TransformerNet.multiple, value_range=(0.0, 255.0))
 
 
 def load_transformer_net(path: str | os.PathLike[str]) -> TransformerNet:

@@ -1,11 +1,11 @@
 """Image-to-image translation with a pix2pix or CycleGAN generator, at full resolution.
 
-The image is padded (reflection) to the size the network needs and cropped back, so any size and
-aspect ratio works; large images go through in blended tiles (`paintcli.tiling`), chosen
-automatically when an image would not fit in the device's memory.
+The generator works on [-1, 1] with sides that are multiples of 4 (ResNet) or 2^downsamplings
+(U-Net); `ImageToImage` hides both, so any size and aspect ratio works, and large pictures go
+through in blended tiles, chosen automatically when one would not fit in the device's memory.
 
 As in the pix2pix paper and the official test script, the network runs in training mode by
-default: batch norm uses the statistics of the image itself and dropout stays on (`eval_mode=True`
+default: batch norm uses the statistics of the picture itself and dropout stays on (`eval_mode=True`
 uses the running statistics and no dropout instead). For CycleGAN's instance-norm generators the two
 modes give the same result.
 """
@@ -13,30 +13,26 @@ modes give the same result.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 from PIL import Image
 
-from paintcli import cache, checkpoints, device as devices, functional as fn, imageio, models
+from paintcli import checkpoints, device as devices, imageio, models
 from paintcli.config import TranslateConfig
+from paintcli.config import OnePassConfig
+from paintcli.engines.one_pass import OnePass, OnePassResult
 from paintcli.errors import ImageError
 from paintcli.nets.generators import GeneratorSpec
-from paintcli.tiling import Tiler, round_up
+from paintcli.nets.image_to_image import ImageToImage
+from paintcli.progress import ProgressHook
 
 
-@dataclass(frozen=True)
-class Translation:
-    image: Image.Image
-    seconds: float
-    tiles: int  # 1 when the image ran in one piece
-
-
-class Translator:
-    """A loaded generator; `run` translates one image, `run_many` a batch of images."""
+class Translator(OnePass):
+    """A loaded generator; `run` translates one picture, `run_many` several (same-size ones together
+    when that is exact)."""
 
     def __init__(
         self,
@@ -44,79 +40,36 @@ class Translator:
         config: TranslateConfig | None = None,
         *,
         device: torch.device | str | None = None,
-        download_progress: cache.ProgressHook | None = None,
+        download_progress: ProgressHook | None = None,
     ):
         self.config = (config or TranslateConfig()).validate()
-        self.device = devices.resolve(device)
         self.entry, path = models.locate(model, progress=download_progress)
-        self.net, self.spec = checkpoints.load_generator(path)
-        self.net.to(self.device).train(not self.config.eval_mode)
-        self.net.requires_grad_(False)
+        net, self.spec = checkpoints.load_generator(path)
         self.name = self.entry.name if self.entry else Path(model).stem
-        self.tiler = Tiler(self.net, self.spec.multiple, before_call=self._seeded)
-
-    # --- properties users see --------------------------------------------------------------------------
-
-    @property
-    def batch_independent(self) -> bool:
-        """True when an image's result does not depend on the others in its batch."""
-        return self.spec.norm != "batch" or self.config.eval_mode
+        settings = OnePassConfig(size=self.config.size, tile=self.config.tile, tile_overlap=self.config.tile_overlap)
+        super().__init__(generator_net(net.train(not self.config.eval_mode), self.spec), devices.resolve(device),
+                         settings, before_call=self._seeded)  # fmt: skip
 
     def default_direction(self) -> str | None:
         return self.entry.direction if self.entry else None
 
-    # --- running -----------------------------------------------------------------------------------------
+    def use_direction(self, direction: str | None) -> None:
+        """Take the A (AtoB) or B (BtoA) half of side-by-side AB pictures from now on."""
+        self.config = replace(self.config, direction=direction).validate()
 
-    def run(self, image: Image.Image) -> Translation:
-        return self.run_many([image])[0]
-
-    def run_many(self, images: Sequence[Image.Image]) -> list[Translation]:
-        """Translate images; same-size ones go through the network together when that is exact."""
-        prepared = [self._prepare(img) for img in images]
-        same_size = len({p.shape for p in prepared}) == 1
-        if len(prepared) > 1 and same_size and self.batch_independent and self._tile_for(prepared[0]) is None:
-            start = time.perf_counter()
-            with torch.no_grad():
-                out = self.tiler.forward_padded(torch.cat(prepared))
-            seconds = (time.perf_counter() - start) / len(prepared)
-            return [Translation(_to_image(o[None]), seconds, 1) for o in out]
-        return [self._run_one(x) for x in prepared]
-
-    def _run_one(self, x: torch.Tensor) -> Translation:
-        start = time.perf_counter()
-        tile = self._tile_for(x)
-        with torch.no_grad():
-            if tile is None:
-                try:
-                    y, tiles = self.tiler.forward_padded(x), 1
-                except torch.cuda.OutOfMemoryError:  # also raised as torch.OutOfMemoryError
-                    torch.cuda.empty_cache()
-                    tile = self._auto_tile()
-            if tile is not None:
-                y, tiles = self.tiler.forward_tiled(x, tile, self.config.tile_overlap)
-        if self.device.type == "cuda":
-            torch.cuda.synchronize()
-        return Translation(_to_image(y), time.perf_counter() - start, tiles)
-
-    def _prepare(self, img: Image.Image) -> torch.Tensor:
-        img = imageio.to_rgb(img)
+    def run_many(self, images: Sequence[Image.Image]) -> list[OnePassResult]:
         if self.config.direction:
-            img = ab_half(img, self.config.direction)
-        img = imageio.resize_longest(img, self.config.size)
-        return fn.to_tensor(img, self.device) * 2 - 1  # the generators work on [-1, 1]
+            images = [ab_half(imageio.to_rgb(img), self.config.direction) for img in images]
+        return super().run_many(images)
 
     def _seeded(self) -> None:
-        if self.config.seed is not None:  # the same seed gives the same dropout for each image
+        if self.config.seed is not None:  # the same seed gives the same dropout for each picture
             torch.manual_seed(self.config.seed)
 
-    def _tile_for(self, x: torch.Tensor) -> int | None:
-        return self.tiler.choose_tile(x, self.config.tile, self._auto_tile)
 
-    def _auto_tile(self) -> int:
-        return round_up(1024, self.spec.multiple)
-
-
-# --- helpers -----------------------------------------------------------------------------------------------
+def generator_net(net: torch.nn.Module, spec: GeneratorSpec) -> ImageToImage:
+    """A pix2pix/CycleGAN generator ([-1, 1] in and out) behind the common interface."""
+    return ImageToImage(net, multiple=spec.multiple, value_range=(-1.0, 1.0))
 
 
 def ab_half(img: Image.Image, direction: str) -> Image.Image:
@@ -131,8 +84,4 @@ def ab_half(img: Image.Image, direction: str) -> Image.Image:
     return img.crop((0, 0, half, h)) if direction == "AtoB" else img.crop((half, 0, w, h))
 
 
-def _to_image(y: torch.Tensor) -> Image.Image:
-    return fn.to_pil((y + 1) / 2)
-
-
-__all__ = ["GeneratorSpec", "TranslateConfig", "Translation", "Translator", "ab_half"]
+__all__ = ["GeneratorSpec", "TranslateConfig", "Translator", "ab_half", "generator_net"]

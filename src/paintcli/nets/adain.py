@@ -76,3 +76,66 @@ def adain(content: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
     c_mean, c_std = mean_std(content)
     s_mean, s_std = mean_std(style)
     return (content - c_mean) / c_std * s_std + s_mean
+
+
+class AdaINLayer(nn.Module):
+    """AdaIN towards fixed style statistics: the input's channel statistics are replaced by a blend of
+    the styles' (`weights` sum to 1), then mixed with the input by `alpha`.
+
+    `statistics` and `normalise` split the work so that tiled inference can measure the whole
+    picture's statistics once and use them for every tile (tiling.shared_norm_statistics).
+    """
+
+    def __init__(self, style_stats: list[tuple[torch.Tensor, torch.Tensor]], weights: list[float], alpha: float):
+        super().__init__()
+        self.style_stats, self.weights, self.alpha = style_stats, weights, alpha
+
+    def statistics(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return mean_std(x)
+
+    def normalise(self, x: torch.Tensor, stats: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        c_mean, c_std = stats
+        target = sum(w * ((x - c_mean) / c_std * s_std + s_mean) for w, (s_mean, s_std) in zip(self.weights, self.style_stats, strict=True))
+        return self.alpha * target + (1 - self.alpha) * x
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.normalise(x, self.statistics(x))
+
+
+class StyledAdaIN(nn.Module):
+    """The whole AdaIN pass for given style features: RGB [0, 1] in (sides multiples of 8), RGB out.
+
+    With a `mask` (a (1, 1, H, W) tensor, 1 where the first style goes), each region of the photo
+    takes one style's statistics, normalised by its own; the mask is resized to each input.
+    """
+
+    multiple = 8  # three ceil-mode poolings in the encoder, three 2x upsamplings in the decoder
+
+    def __init__(self, encoder: AdaINEncoder, decoder_net: nn.Sequential, layer: AdaINLayer, mask: torch.Tensor | None = None):
+        super().__init__()
+        self.encoder, self.decoder, self.adain = encoder, decoder_net, layer
+        self.mask = mask
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        features = self.encoder(x)["relu4_1"]
+        if self.mask is None:
+            target = self.adain(features)
+        else:
+            target = masked_adain(features, self.adain.style_stats, self._region(features))
+            target = self.adain.alpha * target + (1 - self.adain.alpha) * features
+        return self.decoder(target)
+
+    def _region(self, features: torch.Tensor) -> torch.Tensor:
+        small = torch.nn.functional.interpolate(self.mask.to(features.device), size=features.shape[-2:], mode="nearest")[0, 0]
+        return small >= 0.5
+
+
+def masked_adain(content_f: torch.Tensor, style_stats: list[tuple[torch.Tensor, torch.Tensor]], region: torch.Tensor) -> torch.Tensor:
+    """Each region of the content (`region` True: the first style) takes one style's statistics,
+    normalised by its own."""
+    out = torch.empty_like(content_f)
+    for inside, (s_mean, s_std) in ((region, style_stats[0]), (~region, style_stats[1])):
+        picked = content_f[..., inside]  # (N, C, n)
+        c_mean, c_std = picked.mean(-1, keepdim=True), (picked.var(-1, keepdim=True) + 1e-5).sqrt()
+        out[..., inside] = (picked - c_mean) / c_std * s_std.view(1, -1, 1) + s_mean.view(1, -1, 1)
+    return out

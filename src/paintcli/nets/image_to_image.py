@@ -1,0 +1,54 @@
+"""One shape for every feed-forward image network: RGB in [0, 1] of any size in, the same out.
+
+Each network has its own habits: TransformerNet works on 0-255, the pix2pix/CycleGAN generators on
+[-1, 1], and all of them need sides that are multiples of their downsampling (4, 8, 256, ...).
+`ImageToImage` keeps those habits with the network: it maps [0, 1] to the network's range, pads
+the batch (reflection, split evenly between the sides) to the multiple, runs the network, crops
+back and maps the result to [0, 1]. Engines, tiling, batching, torch.compile and video frames then
+treat every network alike.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+Box = tuple[int, int, int, int]  # top, left, height, width of the original inside the padded image
+
+
+def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, Box]:
+    """`x` padded by reflection so height and width are multiples of `multiple`, and where `x` sits in it."""
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    top, left = ph // 2, pw // 2
+    pads = (left, pw - left, top, ph - top)
+    if any(pads):
+        # Reflection needs the padding to be smaller than the image; fall back to edge replication.
+        mode = "reflect" if max(pads[0], pads[1]) < w and max(pads[2], pads[3]) < h else "replicate"
+        x = F.pad(x, pads, mode=mode)
+    return x, (top, left, h, w)
+
+
+class ImageToImage(nn.Module):
+    """`net` behind the common interface: (N, 3, H, W) RGB in [0, 1] -> the same shape in [0, 1]."""
+
+    def __init__(self, net: nn.Module, *, multiple: int, value_range: tuple[float, float] = (0.0, 1.0)):
+        super().__init__()
+        self.net = net
+        self.multiple = multiple
+        self.value_range = value_range  # the network's values for black and white
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        padded, (top, left, h, w) = pad_to_multiple(x, self.multiple)
+        low, high = self.value_range
+        y = self.net(padded * (high - low) + low) if (low, high) != (0.0, 1.0) else self.net(padded)
+        if (low, high) != (0.0, 1.0):
+            y = (y - low) / (high - low)
+        return y[..., top : top + h, left : left + w].clamp(0, 1)
+
+    @property
+    def batch_independent(self) -> bool:
+        """True when each picture's result does not depend on the others in its batch (no batch norm
+        that normalises by the batch's own statistics)."""
+        return not any(isinstance(m, nn.modules.batchnorm._BatchNorm) and m.training for m in self.modules())
