@@ -19,7 +19,7 @@ import torch
 from PIL import Image
 
 from paintcli import device as devices
-from paintcli.config import TrainConfig
+from paintcli.training.settings import for_recipe
 from paintcli.training.loop import train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,7 +42,7 @@ def make_data(folder: Path, size: int) -> tuple[Path, Path]:
     return unaligned, aligned
 
 
-def rate(cfg: TrainConfig, run: Path, device: torch.device, warmup: int) -> float:
+def rate(cfg: TrainSettings, run: Path, device: torch.device, warmup: int) -> float:
     train(cfg, run, device=device)
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     return statistics.median(r["images_per_second"] for r in records[warmup:])
@@ -61,7 +61,7 @@ def main() -> None:
             unaligned, aligned = make_data(Path(tmp) / str(size), size)
             common = dict(load_size=size, crop_size=size, epochs=1, epochs_decay=0, max_steps=args.steps + 1, save_every=1000)
             for recipe, data, netG in (("cyclegan", unaligned, "resnet9"), ("pix2pix", aligned, "unet256" if size >= 256 else "unet128")):
-                cfg = TrainConfig.for_recipe(recipe, data=str(data), netG=netG, **common)
+                cfg = for_recipe(recipe, data=str(data), netG=netG, **common)
                 r = rate(cfg, Path(tmp) / f"run_{recipe}_{size}", device, warmup=1)
                 nets = f"{netG} + PatchGAN" + (" (x2 each)" if recipe == "cyclegan" else "")
                 print(f"{recipe:<10} {nets:<28} {size:>5} {r:>9.2f} {1 / r:>8.2f}")

@@ -9,7 +9,8 @@ import threading
 import pytest
 
 from paintcli import cache, registry
-from paintcli.cache import DownloadSettings, download, fetch, mirror_url
+from paintcli.cache import fetch
+from paintcli.downloader import DownloadSettings, download, mirror_url, sha256_file
 from paintcli.errors import ChecksumError, DownloadError, OfflineError
 
 FAST = DownloadSettings(connect_timeout=2, read_timeout=0.5, retries=3, backoff=0.01)
@@ -198,4 +199,4 @@ def test_bundled_vgg19_matches_its_registry_record():
     entry = registry.get("vgg19")
     path = cache.path_for(entry)
     assert path.stat().st_size == entry.size
-    assert cache.sha256_file(path) == entry.sha256
+    assert sha256_file(path) == entry.sha256

@@ -17,7 +17,7 @@ from paintcli.checkpoints import load_generator
 from paintcli.cli import app
 from paintcli.nets.discriminators import NLayerDiscriminator
 from paintcli.nets.generators import ResnetGenerator
-from paintcli.config import TrainConfig
+from paintcli.training.settings import TrainSettings, for_recipe
 from paintcli.training.loop import TrainingError, train
 from tests.fixtures import content_image, style_image
 
@@ -48,12 +48,12 @@ def aligned(tmp_path) -> Path:
     return root
 
 
-def cyclegan(data, **changes) -> TrainConfig:
-    return TrainConfig.for_recipe("cyclegan", data=str(data), netG="resnet6", pool_size=2, **{**TINY, **changes})
+def cyclegan(data, **changes) -> TrainSettings:
+    return for_recipe("cyclegan", data=str(data), netG="resnet6", pool_size=2, **{**TINY, **changes})
 
 
-def pix2pix(data, **changes) -> TrainConfig:
-    return TrainConfig.for_recipe("pix2pix", data=str(data), netG="unet128", load_size=160, crop_size=128,
+def pix2pix(data, **changes) -> TrainSettings:
+    return for_recipe("pix2pix", data=str(data), netG="unet128", load_size=160, crop_size=128,
                                   ngf=4, ndf=4, epochs=1, epochs_decay=1, **changes)  # fmt: skip
 
 
@@ -309,13 +309,13 @@ def adain_encoder(tmp_path) -> Path:
     return tmp_path / "vgg_normalised.pth"
 
 
-def fast_style(photos, **changes) -> TrainConfig:
-    return TrainConfig.for_recipe("fast-style", data=str(photos), style=str(photos.parent / "painting.png"),
+def fast_style(photos, **changes) -> TrainSettings:
+    return for_recipe("fast-style", data=str(photos), style=str(photos.parent / "painting.png"),
                                   load_size=40, crop_size=32, batch_size=2, **changes)  # fmt: skip
 
 
-def adain_cfg(photos, paintings, encoder, **changes) -> TrainConfig:
-    return TrainConfig.for_recipe("adain", data_a=str(photos), data_b=str(paintings), encoder=str(encoder),
+def adain_cfg(photos, paintings, encoder, **changes) -> TrainSettings:
+    return for_recipe("adain", content_dir=str(photos), style_dir=str(paintings), encoder=str(encoder),
                                   load_size=40, crop_size=32, batch_size=2, **changes)  # fmt: skip
 
 
@@ -384,7 +384,7 @@ def test_pairs_share_crop_and_flip_and_epochs_follow_the_official_length(tmp_pat
         ab.paste(half, (0, 0))
         ab.paste(half, (40, 0))  # A and B identical: any difference would come from the augmentation
         ab.save(root / "train" / f"{i}.png")
-    cfg = TrainConfig.for_recipe("pix2pix", data=str(root), load_size=48, crop_size=32)
+    cfg = for_recipe("pix2pix", data=str(root), load_size=48, crop_size=32)
     dataset = PairDataset(resolve_source(cfg), cfg)
     crops = set()
     for epoch in range(3):
@@ -399,3 +399,33 @@ def test_pairs_share_crop_and_flip_and_epochs_follow_the_official_length(tmp_pat
     (unaligned / "trainA" / "3.png").write_bytes((unaligned / "trainA" / "0.png").read_bytes())
     cfg = cyclegan(unaligned)
     assert len(PairDataset(resolve_source(cfg), cfg)) == 4  # max(|A|=4, |B|=3)
+
+
+# settings.json exactly as paint wrote it before each recipe had its own settings (one 37-field
+# TrainConfig for all; AdaIN's folders were data_a and data_b)
+PREVIOUS_ADAIN_SETTINGS = {
+    "recipe": "adain", "dataset": None, "data": None, "data_a": "PHOTOS", "data_b": "PAINTINGS", "direction": "AtoB",
+    "load_size": 40, "crop_size": 32, "flip": False, "netG": "resnet9", "ngf": 64, "ndf": 64, "n_layers_D": 3,
+    "norm": "instance", "dropout": False, "gan_loss": "lsgan", "lambda_cycle": 10.0, "lambda_identity": 0.5,
+    "lambda_l1": 100.0, "pool_size": 50, "style": None, "content_weight": 1.0, "style_weight": 10.0,
+    "backbone": "vgg19", "encoder": "ENCODER", "lr_decay": 5e-05, "epochs": 16, "epochs_decay": 0, "batch_size": 2,
+    "lr": 0.0001, "beta1": 0.9, "beta2": 0.999, "seed": 0, "save_every": 1, "max_steps": 1, "workers": None,
+    "precision": "auto", "paintcli": "0.1.0", "device": "cpu", "processes": 1, "torch": "2.14.1",
+}  # fmt: skip
+
+
+def test_a_run_folder_of_the_previous_version_resumes_exactly(photos, paintings, adain_encoder, tmp_path):
+    train(adain_cfg(photos, paintings, adain_encoder, max_steps=1), tmp_path / "old", device="cpu")
+    previous = {**PREVIOUS_ADAIN_SETTINGS, "data_a": str(photos), "data_b": str(paintings), "encoder": str(adain_encoder)}
+    (tmp_path / "old" / "settings.json").write_text(json.dumps(previous))
+    resumed = runner.invoke(app, ["train", "adain", "--resume", str(tmp_path / "old"), "--max-steps", "3", "-q"])
+    assert resumed.exit_code == 0, resumed.output
+    train(adain_cfg(photos, paintings, adain_encoder, max_steps=3), tmp_path / "straight", device="cpu")
+    assert_same_weights(weights(tmp_path / "straight", "decoder"), weights(tmp_path / "old", "decoder"))
+
+
+def test_each_recipe_shows_only_its_own_options_with_its_defaults():
+    pix2pix_help = runner.invoke(app, ["train", "pix2pix", "--help"]).stdout
+    assert "--lambda-l1" in pix2pix_help and "--lambda-cycle" not in pix2pix_help and "unet256" in pix2pix_help
+    adain_help = runner.invoke(app, ["train", "adain", "--help"]).stdout
+    assert "--content-dir" in adain_help and "--netG" not in adain_help and "5e-05" in adain_help

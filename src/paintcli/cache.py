@@ -1,42 +1,34 @@
-"""The user cache and the downloader.
+"""The user cache: where each registry entry lives, and `fetch`, which makes it be there.
 
 Layout: `<root>/{weights,models,datasets}/<filename>` (for example `~/.cache/paintcli/weights/vgg19-dcbb9e9d.pth`), with
-`<root>` from platformdirs, moved by PAINT_CACHE_DIR. A download streams into `<file>.part` beside
-its target, resumes that part with an HTTP Range request after a cut connection (also in a later
-run), checks size and sha256, and only then renames it into place; a per-file lock keeps two
-processes from fetching the same file at once. Nothing here imports torch or rich: progress is
-reported through a small hook object that the CLI renders.
+`<root>` from platformdirs, moved by PAINT_CACHE_DIR. Files are downloaded by downloader.py (resumable,
+verified, renamed into place only when whole); a per-file lock keeps two processes from fetching the
+same file at once; datasets are unpacked safely (archives.py); files whose publishers give no hash get
+theirs recorded on first download and checked on every later use. Nothing here imports torch or rich:
+progress is reported through a small hook object that the CLI renders.
 
 Environment:
   PAINT_CACHE_DIR   cache root (default: the platform's user cache dir for "paintcli")
   PAINT_OFFLINE=1   never touch the network; a missing file is an error that says how to get it
-  PAINT_MIRROR      http://host:port/prefix/ ; a download of scheme://HOST/PATH goes to PREFIX/HOST/PATH
-  PAINT_TIMEOUT     seconds to wait for data from a server before retrying (default 30)
+  (PAINT_MIRROR and PAINT_TIMEOUT: see downloader.py)
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
-import time
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from urllib.parse import urlsplit
 
-import requests
 from filelock import FileLock
 
-from paintcli import __version__
 from paintcli.atomic import atomic_path, write_bytes
+from paintcli.downloader import DownloadSettings, download, mirror_url, sha256_file
 from paintcli.errors import ChecksumError, DownloadError, OfflineError
 from paintcli.progress import ProgressHook
 from paintcli.registry import Entry, get as registry_entry
 
-CHUNK = 1 << 16
 FOLDERS = {"weights": "weights", "model": "models", "dataset": "datasets"}  # cache sub-folder per kind
-PERMANENT_HTTP_ERRORS = {400, 401, 403, 404, 410}  # retrying these cannot help
 
 
 # --- where things live ---------------------------------------------------------------------------
@@ -54,16 +46,6 @@ def cache_root() -> Path:
 
 def offline() -> bool:
     return os.environ.get("PAINT_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
-
-
-def mirror_url(url: str) -> str:
-    """`url` rewritten through $PAINT_MIRROR, or unchanged when no mirror is set."""
-    mirror = os.environ.get("PAINT_MIRROR", "").strip()
-    if not mirror:
-        return url
-    parts = urlsplit(url)
-    rest = parts.path + (f"?{parts.query}" if parts.query else "")
-    return mirror.rstrip("/") + "/" + parts.netloc + rest
 
 
 def path_for(entry: Entry) -> Path:
@@ -182,142 +164,3 @@ def _check_recorded_hash(entry: Entry, path: Path) -> None:
             f"{path} has changed since it was downloaded (sha256 {digest[:12]}..., recorded {expected[:12]}...)",
             f"delete it and run `paint download {entry.name}` again",
         )
-
-
-# --- downloading ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DownloadSettings:
-    connect_timeout: float = 10.0
-    read_timeout: float = 30.0
-    retries: int = 3  # further attempts after the first
-    backoff: float = 1.0  # seconds before the first retry; doubles each time
-
-    @classmethod
-    def from_env(cls) -> DownloadSettings:
-        value = os.environ.get("PAINT_TIMEOUT")
-        return cls(read_timeout=float(value)) if value else cls()
-
-
-class _Incomplete(Exception):
-    """The connection ended before the whole file arrived; the part file is kept for resuming."""
-
-
-def download(
-    url: str,
-    dest: Path,
-    *,
-    sha256: str | None = None,
-    sha256_prefix: str | None = None,
-    size: int | None = None,
-    progress: ProgressHook | None = None,
-    settings: DownloadSettings | None = None,
-) -> Path:
-    """Download `url` to `dest` atomically, resuming and retrying; verify it; return `dest`."""
-    settings = settings or DownloadSettings.from_env()
-    progress = progress or ProgressHook()
-    source = mirror_url(url)
-    part = dest.with_name(dest.name + ".part")
-    last_error: Exception | None = None
-    for attempt in range(settings.retries + 1):
-        if attempt:
-            time.sleep(settings.backoff * 2 ** (attempt - 1))
-        try:
-            _transfer(source, part, size=size, progress=progress, settings=settings)
-            break
-        except (_Incomplete, requests.RequestException) as exc:
-            last_error = exc
-        finally:
-            progress.stop()
-    else:
-        raise DownloadError(
-            f"could not download {source} after {settings.retries + 1} attempts ({_describe(last_error)})",
-            "check the network (or PAINT_MIRROR) and run the command again; it resumes where it stopped",
-        )
-    _verify(part, source, sha256=sha256, sha256_prefix=sha256_prefix)
-    os.replace(part, dest)
-    return dest
-
-
-def _transfer(url: str, part: Path, *, size: int | None, progress: ProgressHook, settings: DownloadSettings) -> None:
-    """One attempt: append to `part` from where it stops. Raises on any shortfall."""
-    offset = part.stat().st_size if part.exists() else 0
-    if size is not None and offset == size:
-        return  # a previous run got every byte; only the check is left
-    if size is not None and offset > size:
-        part.unlink()
-        offset = 0
-    headers = {"User-Agent": f"paintcli/{__version__}"}
-    if offset:
-        headers["Range"] = f"bytes={offset}-"
-    timeout = (settings.connect_timeout, settings.read_timeout)
-    with requests.get(url, headers=headers, stream=True, timeout=timeout) as response:
-        if response.status_code == 416 and offset:  # our part is already whole (size unknown)
-            return
-        if response.status_code in PERMANENT_HTTP_ERRORS:
-            raise DownloadError(
-                f"{url} answered HTTP {response.status_code} {response.reason}",
-                "the file may have moved; check the URL, or PAINT_MIRROR if you use one",
-            )
-        response.raise_for_status()
-        if offset and not _resumes_at(response, offset):
-            offset = 0  # the server ignored our Range; start over
-        length = response.headers.get("Content-Length")
-        total = offset + int(length) if length else size
-        if total is not None:
-            _check_disk_space(part.parent, total - offset)
-        progress.start(part.name.removesuffix(".part"), total, offset)
-        received = offset
-        with open(part, "ab" if offset else "wb") as out:
-            for chunk in response.iter_content(CHUNK):
-                out.write(chunk)
-                received += len(chunk)
-                progress.advance(len(chunk))
-    if total is not None and received < total:
-        raise _Incomplete(f"connection closed at {received} of {total} bytes")
-
-
-def _resumes_at(response: requests.Response, offset: int) -> bool:
-    content_range = response.headers.get("Content-Range", "")
-    return response.status_code == 206 and content_range.startswith(f"bytes {offset}-")
-
-
-def _check_disk_space(folder: Path, needed: int) -> None:
-    free = shutil.disk_usage(folder).free
-    if free < needed:
-        raise DownloadError(
-            f"not enough disk space in {folder}: {needed / 1e6:.0f} MB needed, {free / 1e6:.0f} MB free",
-            "free some space or move the cache with PAINT_CACHE_DIR",
-        )
-
-
-def _verify(part: Path, url: str, *, sha256: str | None, sha256_prefix: str | None) -> None:
-    if not (sha256 or sha256_prefix):
-        return
-    digest = sha256_file(part)
-    expected = sha256 or sha256_prefix or ""
-    if not digest.startswith(expected.lower()):
-        part.unlink()
-        raise ChecksumError(
-            f"{url} does not match its published checksum (sha256 {digest[:16]}..., expected {expected[:16]}...)",
-            "the download or the mirror is corrupt; run the command again, or fix the mirror",
-        )
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _describe(exc: Exception | None) -> str:
-    if isinstance(exc, requests.Timeout):
-        return "timed out"
-    if isinstance(exc, requests.ConnectionError):
-        return "connection failed or was cut"
-    if isinstance(exc, requests.HTTPError) and exc.response is not None:
-        return f"HTTP {exc.response.status_code}"
-    return str(exc) or type(exc).__name__

@@ -85,10 +85,10 @@ class GatysConfig:
         if self.backbone not in BACKBONES:
             raise UsageError(f"unknown backbone {self.backbone!r}", f"use one of: {', '.join(BACKBONES)}")
         for name in ("content_weight", "style_weight", "tv_weight", "lr", "style_scale"):
-            _non_negative(name, getattr(self, name))
+            non_negative(name, getattr(self, name))
         for name in ("style_layer_weights", "style_blend"):
             for value in getattr(self, name):
-                _non_negative(name, value)
+                non_negative(name, value)
         if self.style_blend and sum(self.style_blend) <= 0:
             raise UsageError("--style-blend weights sum to zero", "give at least one positive weight")
         if self.style_scale == 0:
@@ -110,7 +110,7 @@ class GatysConfig:
         return self
 
 
-def _non_negative(name: str, value: float | None) -> None:
+def non_negative(name: str, value: float | None) -> None:
     if value is not None and (value < 0 or math.isnan(value)):
         flag = "--" + name.replace("_", "-")
         raise UsageError(f"{flag} must not be negative, got {value}", f"use 0 to switch a term off, or a positive {flag}")
@@ -185,127 +185,6 @@ def blend_weights(blend: tuple[float, ...], n_styles: int) -> tuple[float, ...]:
 
 
 @dataclass(frozen=True)
-class TrainConfig:
-    """CycleGAN and pix2pix training. The defaults are the published recipes (the official
-    train_options.py with cycle_gan_model.py / pix2pix_model.py); `for_recipe` picks each one's own."""
-
-    recipe: Literal["cyclegan", "pix2pix", "fast-style", "adain"] = "cyclegan"
-    # data
-    dataset: str | None = None  # a registry name, e.g. monet2photo or facades
-    data: str | None = None  # a folder in the official layout
-    data_a: str | None = None  # two plain folders (paired by file name for pix2pix)
-    data_b: str | None = None
-    direction: Literal["AtoB", "BtoA"] = "AtoB"
-    load_size: int = 286
-    crop_size: int = 256
-    flip: bool = True
-    # networks
-    netG: str = "resnet9"  # resnet6 | resnet9 | unet128 | unet256
-    ngf: int = 64
-    ndf: int = 64
-    n_layers_D: int = 3
-    norm: Literal["instance", "batch", "none"] = "instance"
-    dropout: bool = False
-    # losses
-    gan_loss: Literal["lsgan", "vanilla"] = "lsgan"
-    lambda_cycle: float = 10.0  # CycleGAN: weight of the A->B->A and B->A->B reconstructions
-    lambda_identity: float = 0.5  # CycleGAN: identity loss weight, as a fraction of lambda_cycle
-    lambda_l1: float = 100.0  # pix2pix: weight of the L1 loss to the target
-    pool_size: int = 50  # CycleGAN: earlier fakes shown to the discriminators
-    # one-pass style recipes
-    style: str | None = None  # fast-style: the style image
-    content_weight: float = 1.0  # fast-style, adain: weight of the content (feature) loss
-    style_weight: float = 10.0  # fast-style, adain: weight of the style loss
-    backbone: str = "vgg19"  # fast-style: the loss network (vgg19 bundled, or vgg16-torchvision)
-    encoder: str = "adain-encoder"  # adain: the fixed encoder (a registry name or a vgg_normalised.pth)
-    lr_decay: float = 0.0  # learning rate / (1 + lr_decay * step), per step (AdaIN's schedule); 0: off
-    # optimisation
-    epochs: int = 100  # at the initial learning rate
-    epochs_decay: int = 100  # then decaying linearly to zero
-    batch_size: int = 1
-    lr: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
-    # bookkeeping
-    seed: int = 0
-    save_every: int = 5  # epochs between numbered checkpoints (latest is written every epoch)
-    max_steps: int | None = None  # stop after this many steps in all (for smoke runs and tests)
-    workers: int | None = None  # data-loading processes; None: chosen for the device
-    precision: Literal["auto", "fp32", "bf16"] = "auto"  # auto: bf16 autocast on CUDA GPUs that support it
-
-    @classmethod
-    def for_recipe(cls, recipe: str, **changes) -> TrainConfig:
-        """The published defaults of `recipe`, with `changes` applied (None values are ignored)."""
-        defaults = dict(RECIPE_DEFAULTS.get(recipe, {}))
-        changes = {k: v for k, v in changes.items() if v is not None}
-        if recipe == "fast-style" and changes.get("backbone") == "vgg16-torchvision":
-            defaults["content_weight"], defaults["style_weight"] = FAST_STYLE_VGG16_WEIGHTS
-        return cls(recipe=recipe, **{**defaults, **changes})
-
-    @property
-    def total_epochs(self) -> int:
-        return self.epochs + self.epochs_decay
-
-    def validate(self) -> TrainConfig:
-        for name, allowed in (
-            ("direction", ("AtoB", "BtoA")), ("norm", ("instance", "batch", "none")),
-            ("gan_loss", ("lsgan", "vanilla")), ("precision", ("auto", "fp32", "bf16")),
-        ):  # fmt: skip
-            if getattr(self, name) not in allowed:
-                raise UsageError(f"unknown --{name.replace('_', '-')} {getattr(self, name)!r}", f"use one of: {', '.join(allowed)}")
-        if self.recipe == "fast-style":
-            if not self.style:
-                raise UsageError("fast-style training needs --style", "give the painting to learn, e.g. --style wave.jpg")
-            if self.backbone not in ("vgg19", "vgg16-torchvision"):
-                raise UsageError(f"unknown --backbone {self.backbone!r}", "use vgg19 or vgg16-torchvision")
-        for name in ("content_weight", "style_weight", "lr_decay"):
-            _non_negative(name, getattr(self, name))
-        if self.netG not in GENERATORS:
-            raise UsageError(f"unknown --netG {self.netG!r}", f"use one of: {', '.join(GENERATORS)}")
-        if self.crop_size > self.load_size:
-            raise UsageError(f"--crop-size {self.crop_size} is larger than --load-size {self.load_size}", "crop at most the loaded size")
-        for name in ("load_size", "crop_size", "batch_size", "ngf", "ndf", "n_layers_D"):
-            if getattr(self, name) < 1:
-                raise UsageError(f"--{name.replace('_', '-')} must be at least 1", "use the default")
-        for name in ("lambda_cycle", "lambda_identity", "lambda_l1", "lr", "pool_size", "epochs", "epochs_decay"):
-            _non_negative(name, getattr(self, name))
-        multiple = 2 ** GENERATORS[self.netG][1] if GENERATORS[self.netG][0] == "unet" else 4
-        if self.recipe in ("fast-style", "adain"):
-            multiple = 4 if self.recipe == "fast-style" else 8
-        if self.crop_size % multiple:
-            raise UsageError(f"--crop-size {self.crop_size} must be a multiple of {multiple} for {self.netG}", "use e.g. 256")
-        if self.total_epochs < 1:
-            raise UsageError("--epochs plus --epochs-decay must be at least 1", "use e.g. --epochs 100 --epochs-decay 100")
-        sources = sum(x is not None for x in (self.dataset, self.data, self.data_a or self.data_b))
-        if self.recipe == "adain" and not (self.data_a and self.data_b):
-            raise UsageError("AdaIN training needs --content-dir and --style-dir", "two folders of photos and of paintings")
-        if self.recipe == "fast-style" and not self.data:
-            raise UsageError("fast-style training needs --data DIR", "a folder of photos (the paper used COCO 2014 train)")
-        if sources != 1 or bool(self.data_a) != bool(self.data_b):
-            raise UsageError("give one data source", "a dataset name, or --data DIR, or both --data-a DIR and --data-b DIR")
-        return self
-
-
-# (architecture, residual blocks or downsamplings) behind each --netG name
-GENERATORS = {"resnet6": ("resnet", 6), "resnet9": ("resnet", 9), "unet128": ("unet", 7), "unet256": ("unet", 8)}
-PIX2PIX_DEFAULTS = dict(netG="unet256", norm="batch", dropout=True, gan_loss="vanilla", pool_size=0, direction="AtoB")
-RECIPE_DEFAULTS = {
-    "pix2pix": PIX2PIX_DEFAULTS,
-    # pytorch/examples fast_neural_style: 256 px, batch 4, Adam 1e-3, 2 epochs over COCO; content at
-    # relu2_2, style at relu1_2/relu2_2/relu3_3/relu4_3. Its weights 1e5 and 1e10 are for VGG16 on
-    # ImageNet-normalised input; the bundled Caffe VGG19 sees ~58x larger activations, so its content
-    # (squared) and style (fourth power) weights are those divided by 58^2 and 58^4.
-    "fast-style": dict(load_size=256, crop_size=256, flip=False, epochs=2, epochs_decay=0, batch_size=4, lr=1e-3,
-                       beta1=0.9, content_weight=30.0, style_weight=900.0, save_every=1),
-    # naoto0804/pytorch-AdaIN train.py: 512 px loads, 256 px crops, batch 8, Adam 1e-4 decaying as
-    # 1/(1 + 5e-5 step), content weight 1, style weight 10 (160,000 iterations ~ 16 epochs of COCO).
-    "adain": dict(load_size=512, crop_size=256, flip=False, epochs=16, epochs_decay=0, batch_size=8, lr=1e-4,
-                  beta1=0.9, lr_decay=5e-5, content_weight=1.0, style_weight=10.0, save_every=1),
-}
-FAST_STYLE_VGG16_WEIGHTS = (1e5, 1e10)  # the published values, for --backbone vgg16-torchvision
-
-
-@dataclass(frozen=True)
 class DreamConfig:
     """Deep Dream (Mordvintsev, Olah and Tyka 2015) on the bundled VGG19."""
 
@@ -332,7 +211,7 @@ class DreamConfig:
         if self.octave_scale <= 1:
             raise UsageError(f"--octave-scale must be above 1, got {self.octave_scale}", "use e.g. 1.4")
         for name in ("lr", "jitter", "smooth"):
-            _non_negative(name, getattr(self, name))
+            non_negative(name, getattr(self, name))
         if self.tile is not None and self.tile < 32:
             raise UsageError(f"--tile {self.tile} is too small", "use 256 or more")
         return self
@@ -348,7 +227,7 @@ def parse_layer_weights(text: str, n_layers: int) -> tuple[float, ...]:
         return ()
     if text.startswith("decay:"):
         factor = parse_float(text.removeprefix("decay:"), "--style-layer-weights decay factor")
-        _non_negative("style_layer_weights", factor)
+        non_negative("style_layer_weights", factor)
         return tuple(factor**i for i in range(n_layers))
     return parse_floats(text, "--style-layer-weights")
 

