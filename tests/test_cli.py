@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -14,6 +15,11 @@ from tests.fixtures import content_image, style_image
 
 runner = CliRunner()
 FAST = ["--size", "32", "--iterations", "3"]
+# A GPU this machine does not have: `cuda` where there is none, else one index past the last.
+UNAVAILABLE_GPU = (
+    (f"cuda:{torch.cuda.device_count()}", "does not exist") if torch.cuda.is_available()
+    else ("cuda", "device 'cuda' is not available")
+)  # fmt: skip
 
 
 def paint(*args: str):
@@ -136,7 +142,7 @@ def _truncated_jpeg(path):
         (lambda d: content_image().save(d / "in.png"), ["--style-weight", "-5"], "--style-weight must not be negative"),
         (lambda d: content_image().save(d / "in.png"), ["--tv-weight", "-1"], "--tv-weight must not be negative"),
         (lambda d: content_image().save(d / "in.png"), ["--style-blend", "1,2"], "2 weights for 1 style image"),
-        (lambda d: content_image().save(d / "in.png"), ["--device", "cuda"], "device 'cuda' is not available"),
+        (lambda d: content_image().save(d / "in.png"), ["--device", UNAVAILABLE_GPU[0]], UNAVAILABLE_GPU[1]),
         (lambda d: content_image().save(d / "in.png"), ["--device", "tpu"], "unknown device 'tpu'"),
         (lambda d: content_image().save(d / "in.png"), ["--init", "nowhere.png"], "--init 'nowhere.png'"),
         (lambda d: content_image().save(d / "in.png"), ["--backbone", "vgg16"], "unknown backbone"),
@@ -265,3 +271,18 @@ def test_torchvision_backbone_is_downloaded_on_first_use(images, http_server, mo
     assert Image.open(tmp_path / "tv.png").size == (32, 24)
     assert len(http_server.requests) == 1
     assert paint(*args, "--overwrite").exit_code == 0 and len(http_server.requests) == 1  # cached now
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"]])
+def test_help_and_version_import_neither_torch_nor_the_downloader(args):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom paintcli.cli import main\nsys.argv = ['paint', *sys.argv[1:]]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('torch', 'requests', 'filelock') if m in sys.modules), file=sys.stderr)"
+    )
+    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True)
+    assert out.stderr.strip().splitlines()[-1] == "[]"
+    assert "paint" in out.stdout

@@ -1,7 +1,8 @@
-"""Settings for each engine as frozen dataclasses: the one place where defaults are written.
+"""Settings of the picture engines (Gatys, translation, one-pass networks, AdaIN, Deep Dream) as frozen
+dataclasses: the one place where their defaults are written, and the option parsers they share.
 
 The CLI reads its defaults from these fields, so the command line and the Python API cannot drift.
-Cheap to import (no torch).
+Training settings live with the recipes, in training/settings.py. Cheap to import (no torch).
 """
 
 from __future__ import annotations

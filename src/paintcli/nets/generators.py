@@ -2,7 +2,8 @@
 
 Module names and positions reproduce the official `models/networks.py` layout exactly, so the
 official `.pth` files load with strict key matching (after dropping their legacy InstanceNorm
-buffers, see `paintcli.translation`). Images are RGB in [-1, 1] in and out (Tanh).
+buffers, see `paintcli.checkpoints`). Images are RGB in [-1, 1] in and out (Tanh); engines use them
+through `nets.image_to_image.ImageToImage` (engines/translate.py: `generator_net`).
     Zhu et al., "Unpaired Image-to-Image Translation using Cycle-Consistent Adversarial Networks", ICCV 2017.
     Isola et al., "Image-to-Image Translation with Conditional Adversarial Networks", CVPR 2017.
 """
