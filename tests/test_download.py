@@ -200,3 +200,12 @@ def test_bundled_vgg19_matches_its_registry_record():
     path = cache.path_for(entry)
     assert path.stat().st_size == entry.size
     assert sha256_file(path) == entry.sha256
+
+
+@pytest.mark.parametrize("name", ["magenta-arbitrary", "multistyle26"])
+def test_bundled_instant_networks_match_their_registry_records(name):
+    entry = registry.get(name)
+    path = cache.path_for(entry)
+    assert entry.bundled and entry.license == "Apache-2.0"
+    assert path.stat().st_size == entry.size and sha256_file(path) == entry.sha256
+    assert cache.fetch(entry) == path  # bundled: never downloaded, even offline

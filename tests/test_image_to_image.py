@@ -29,11 +29,32 @@ def _adain() -> ImageToImage:
     return ImageToImage(StyledAdaIN(encoder, _randomise(decoder(), 2), layer), multiple=StyledAdaIN.multiple)
 
 
+def _bundled_arbitrary() -> ImageToImage:
+    from paintcli.engines.instant import ArbitraryStylizer
+
+    stylizer = ArbitraryStylizer(device="cpu")
+    return stylizer.painter(stylizer.style_vector(_picture())).net
+
+
+def _bundled_builtin() -> ImageToImage:
+    from paintcli.engines.instant import BuiltinStylizer, parse_styles
+
+    return BuiltinStylizer(device="cpu").painter(parse_styles("starry:0.5,wave:0.5")).net
+
+
+def _picture():
+    from tests.fixtures import style_image
+
+    return style_image()
+
+
 NETWORKS = {
     "transformer_net": lambda: transformer_net(_randomise(TransformerNet())),
     "resnet generator": lambda: generator_net(_randomise(GeneratorSpec("resnet", 2, ngf=8).build()), GeneratorSpec("resnet", 2, ngf=8)),
     "unet generator (eval)": lambda: generator_net(_randomise(GeneratorSpec("unet", 5, ngf=4, norm="batch").build()).eval(), GeneratorSpec("unet", 5)),
     "adain": _adain,
+    "bundled arbitrary": _bundled_arbitrary,
+    "bundled builtin": _bundled_builtin,
 }
 
 

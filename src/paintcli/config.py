@@ -146,6 +146,18 @@ class OnePassConfig:
     tile: int | None = None  # tile side; None: tiles only when a picture would not fit in memory
     tile_overlap: int = 64
     preserve_colors: bool = False  # keep the photo's colours, take only the luminance from the network
+    work_size: int | None = None  # run the network at this longest side and scale the result up (faster)
+    compile: bool = False  # torch.compile the network: slow once (tens of seconds), then faster; for many pictures
+
+    def validate(self) -> OnePassConfig:
+        for name in ("size", "work_size"):
+            if getattr(self, name) is not None and getattr(self, name) < 16:
+                raise UsageError(f"--{name.replace('_', '-')} {getattr(self, name)} is too small", "use 16 or more")
+        if self.tile is not None and self.tile < 16:
+            raise UsageError(f"--tile {self.tile} is too small", "use 256 or more")
+        if self.tile_overlap < 0 or (self.tile is not None and self.tile_overlap * 2 >= self.tile):
+            raise UsageError("--tile-overlap must be at least 0 and less than half of --tile", "use e.g. --tile 512 --tile-overlap 32")
+        return self
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from paintcli import __version__
-from paintcli.cli import download, dream, stylize, train, translate
+from paintcli.cli import download, dream, styles, stylize, train, translate
 from paintcli.cli.common import State
 
 app = typer.Typer(
@@ -43,6 +43,7 @@ app.command("stylize", no_args_is_help=True)(stylize.command)
 app.command("translate", no_args_is_help=True)(translate.command)
 app.add_typer(train.app, name="train")
 app.command("dream", no_args_is_help=True)(dream.command)
+app.add_typer(styles.app, name="styles")
 app.command("download")(download.command)
 
 

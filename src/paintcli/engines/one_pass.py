@@ -45,6 +45,10 @@ class OnePass:
     ):
         self.net = net.to(device).requires_grad_(False)
         self.device, self.settings = device, settings
+        self.memory_format = torch.channels_last if net.channels_last else torch.contiguous_format
+        self.net.to(memory_format=self.memory_format)
+        if settings.compile:
+            self.net.forward = torch.compile(self.net.forward, dynamic=False)
         self.tiler = Tiler(self.net, before_call=before_call)
 
     def run(self, image: Image.Image) -> OnePassResult:
@@ -52,19 +56,28 @@ class OnePass:
 
     def run_many(self, images: Sequence[Image.Image]) -> list[OnePassResult]:
         """Paint pictures; same-size ones go through the network together when that is exact."""
-        tensors = [self.tensor(img) for img in images]
+        targets = [self.output_image(img) for img in images]
+        tensors = [self.tensor(img) for img in targets]
         whole = all(self.tiler.choose_tile(x, self.settings.tile) is None for x in tensors)
         if len(tensors) > 1 and len({x.shape for x in tensors}) == 1 and whole and self.net.batch_independent:
             start = time.perf_counter()
             with torch.no_grad():
                 out = self.tiler.forward_whole(torch.cat(tensors))
+            painted = [self._finish(y[None], x, t) for y, x, t in zip(out, tensors, targets, strict=True)]
             seconds = (time.perf_counter() - start) / len(tensors)
-            return [OnePassResult(self._finish(y[None], x), seconds, 1) for y, x in zip(out, tensors, strict=True)]
-        return [self._run_one(x) for x in tensors]
+            return [OnePassResult(image, seconds, 1) for image in painted]
+        return [self._run_one(x, t) for x, t in zip(tensors, targets, strict=True)]
+
+    def output_image(self, image: Image.Image) -> Image.Image:
+        """The picture at the output's size (the settings' size, or its own)."""
+        return imageio.resize_longest(imageio.to_rgb(image), self.settings.size)
 
     def tensor(self, image: Image.Image) -> torch.Tensor:
-        """A picture as the network's input: RGB, resized to the settings' size, on the device."""
-        return fn.to_tensor(imageio.resize_longest(imageio.to_rgb(image), self.settings.size), self.device)
+        """A picture as the network's input: at the work size if one is set and smaller, on the device."""
+        work = self.settings.work_size
+        if work and work < max(image.size):
+            image = imageio.resize_longest(image, work)
+        return fn.to_tensor(image, self.device).contiguous(memory_format=self.memory_format)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, int]:
         """The network on a (1, 3, H, W) tensor, whole or tiled; (result in [0, 1], tile count)."""
@@ -78,13 +91,14 @@ class OnePass:
                     tile = self.tiler.auto_tile()
             return self.tiler.forward_tiled(x, tile, self.settings.tile_overlap)
 
-    def _run_one(self, x: torch.Tensor) -> OnePassResult:
+    def _run_one(self, x: torch.Tensor, target: Image.Image) -> OnePassResult:
         start = time.perf_counter()
         y, tiles = self.forward(x)
-        image = self._finish(y, x)  # to_pil waits for the device, so the time below is honest
+        image = self._finish(y, x, target)  # to_pil waits for the device, so the time below is honest
         return OnePassResult(image, time.perf_counter() - start, tiles)
 
-    def _finish(self, y: torch.Tensor, x: torch.Tensor) -> Image.Image:
+    def _finish(self, y: torch.Tensor, x: torch.Tensor, target: Image.Image) -> Image.Image:
         if self.settings.preserve_colors:
             y = fn.combine_luma_chroma(y, x)
-        return fn.to_pil(y)
+        image = fn.to_pil(y)
+        return imageio.resize(image, target.size)  # scaled up when the network ran at a smaller work size

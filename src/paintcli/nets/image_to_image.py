@@ -33,11 +33,14 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, Box]:
 class ImageToImage(nn.Module):
     """`net` behind the common interface: (N, 3, H, W) RGB in [0, 1] -> the same shape in [0, 1]."""
 
-    def __init__(self, net: nn.Module, *, multiple: int, value_range: tuple[float, float] = (0.0, 1.0)):
+    def __init__(
+        self, net: nn.Module, *, multiple: int, value_range: tuple[float, float] = (0.0, 1.0), channels_last: bool = False
+    ):
         super().__init__()
         self.net = net
         self.multiple = multiple
         self.value_range = value_range  # the network's values for black and white
+        self.channels_last = channels_last  # runs faster with NHWC tensors (measured per network)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         padded, (top, left, h, w) = pad_to_multiple(x, self.multiple)

@@ -8,12 +8,12 @@ Nothing here imports anything heavy, so `paint download --list` stays instant.
 from __future__ import annotations
 
 from paintcli.errors import UnknownNameError, did_you_mean
-from paintcli.registry.catalog import all_entries
+from paintcli.registry.catalog import BUILTIN_STYLES, all_entries
 from paintcli.registry.records import (
     CAFFE_BGR_MEAN, CAFFE_SPACE, IMAGENET_MEAN, IMAGENET_SPACE, IMAGENET_STD, Entry, InputSpace, Kind,
 )  # fmt: skip
 
-__all__ = ["ALIASES", "BACKBONES", "CAFFE_BGR_MEAN", "CAFFE_SPACE", "ENTRIES", "Entry", "IMAGENET_MEAN", "IMAGENET_SPACE",
+__all__ = ["ALIASES", "BACKBONES", "BUILTIN_STYLES", "CAFFE_BGR_MEAN", "CAFFE_SPACE", "ENTRIES", "Entry", "IMAGENET_MEAN", "IMAGENET_SPACE",
            "IMAGENET_STD", "InputSpace", "Kind", "UnknownNameError", "datasets_named", "entries", "get", "resolve"]  # fmt: skip
 
 ENTRIES: dict[str, Entry] = {e.name: e for e in all_entries()}

