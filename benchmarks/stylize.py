@@ -1,37 +1,44 @@
-"""Stylisation speed on this machine: Gatys seconds per iteration against the compute bound, and
-images per second for the one-pass methods (fast and AdaIN) beside one Gatys run at the same size.
+"""Gatys style transfer on this machine: speed per evaluation, quality of the default, and one-pass speed.
 
-Gatys: seconds per iteration at 256 and 512 px, and how close that is to this machine's compute bound.
+    python benchmarks/stylize.py [--sizes 256,512] [--device cpu]          # speed per evaluation
+    python benchmarks/stylize.py --quality [--sizes 384] [--device cpu]     # old default vs new default
+    python benchmarks/stylize.py --memory --sizes 512,1024,2048             # peak memory per size
+    python benchmarks/stylize.py --one-pass [--one-pass-sizes 256,512,1024] # fast and AdaIN beside Gatys
 
-One iteration is one forward pass of VGG19 up to the deepest loss layer plus the backward pass for
-the input gradient only (the weights are frozen, so no weight gradients). For a convolution the
-input gradient costs the same multiply-adds as the forward pass, so an iteration costs about twice
-the forward FLOPs. The bound is that count divided by the machine's measured float32 matmul speed.
+Speed: seconds per evaluation of a paint run (steady state), of the bare network step (VGG19 forward
+and backward to the image, no optimiser), and of a textbook loop (torch.optim.LBFGS with a closure,
+the losses read every step) in the same process, and the compute bound: one evaluation is a forward
+pass to the deepest loss layer plus the input gradient, about twice the forward FLOPs, over the
+measured float32 matmul rate.
 
-    python benchmarks/stylize.py [--sizes 256,512] [--iterations 10] [--device cpu]
-        [--one-pass-sizes 256,512,1024] [--gatys-iterations 100]
+Quality: on the example photo and Starry Night, the old single-scale default (500 evaluations at full
+size, every one run) and the new default (coarse to fine, stopping when done), each with: wall time,
+evaluations, the final loss under the same objective at full size, and the style and content
+distances measured by the bundled VGG19 on the result downscaled to 512 px (Gram distance over
+relu1_1..relu5_1 relative to the photo's; relu4_2 distance relative to the style image's).
 
-The one-pass networks get random weights in the official architectures (speed does not depend on
-the weights, and nothing is downloaded). "Gatys run" is one stylisation with --gatys-iterations
-iterations, the usual minimum for a presentable result.
-
-Uses docs/examples/ (or $PAINT_ASSETS/images if set) for the content and style images.
+Uses docs/examples/ (or $PAINT_ASSETS/images if set).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import torch
 
-from paintcli import GatysConfig, device as devices, imageio
+from paintcli import GatysConfig, device as devices, functional as fn, imageio
 from paintcli.engines.gatys import GatysStylizer
-from paintcli.nets.vgg import LAYER_INDEX, LAYERS, _layer_plan
+from paintcli.engines.gatys_scale import PIXEL_SCALE, Objective
+from paintcli.nets.vgg import LAYER_INDEX, _layer_plan
 
 ROOT = Path(__file__).resolve().parents[1]
+STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 
 
 def images() -> tuple[Path, Path]:
@@ -42,14 +49,19 @@ def images() -> tuple[Path, Path]:
     return ROOT / "docs/examples/tubingen.jpg", ROOT / "docs/examples/starry_night.jpg"
 
 
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
 def matmul_gflops(device: torch.device, n: int = 2048, repeats: int = 5) -> float:
     a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
-    a @ b  # warm up
-    _sync(device)
+    a @ b
+    sync(device)
     start = time.perf_counter()
     for _ in range(repeats):
         a @ b
-    _sync(device)
+    sync(device)
     return 2 * n**3 * repeats / (time.perf_counter() - start) / 1e9
 
 
@@ -65,84 +77,178 @@ def vgg_forward_gflops(width: int, height: int, last_layer: str) -> float:
     return flops / 1e9
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
+# --- speed ---------------------------------------------------------------------------------------------------
+
+
+def speed(content, style, device, sizes: list[int], evaluations: int) -> None:
+    peak = matmul_gflops(device)
+    print(f"device: {devices.describe(device)}, torch {torch.__version__}, threads {torch.get_num_threads()}; float32 matmul {peak:.0f} GFLOP/s")
+    print(f"{'size':>9} {'paint s/eval':>12} {'net step':>9} {'textbook':>9} {'textbook/paint':>14} {'bound':>7} {'paint/bound':>11} {'peak GiB':>8}")
+    for longest in sizes:
+        config = GatysConfig(size=longest, iterations=evaluations + 5, tol=0, seed=0)
+        stylizer = GatysStylizer(config, device=device)
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats()
+        stamps: list[float] = []
+        result = stylizer.run(content, style, on_event=lambda s: stamps.append(time.perf_counter()), report_every=evaluations + 5)
+        stamps.clear()
+        result = stylizer.run(content, style, on_event=lambda s: (sync(device), stamps.append(time.perf_counter())), report_every=5)
+        per_eval = (stamps[-1] - stamps[0]) / evaluations  # steady state: from the 5th evaluation on
+        w, h = result.image.size
+        objective = _objective(stylizer, content, style, (w, h))
+        net_step = _time_net_step(objective, device, (w, h), evaluations)
+        textbook = _textbook(objective, device, (w, h), evaluations)
+        bound = 2 * vgg_forward_gflops(w, h, "relu5_1") / peak
+        memory = torch.cuda.max_memory_allocated() / 2**30 if device.type == "cuda" else float("nan")
+        print(f"{w:>4}x{h:<4} {per_eval:>12.4f} {net_step:>9.4f} {textbook:>9.4f} {textbook / per_eval:>13.2f}x {bound:>7.4f} {per_eval / bound:>10.2f}x {memory:>8.2f}")
+
+
+def _objective(stylizer, content, style, size) -> Objective:
+    content_t = fn.to_tensor(imageio.resize(content, size), stylizer.device)
+    return Objective(stylizer.net, stylizer.config, content_t, [style], [1.0], size, device=stylizer.device, bf16=stylizer.bf16)
+
+
+def _start(objective: Objective, device, size) -> torch.Tensor:
+    return torch.rand(1, 3, size[1], size[0], device=device) * PIXEL_SCALE
+
+
+def _time_net_step(objective: Objective, device, size, evaluations: int) -> float:
+    """Seconds per bare evaluation: forward and backward to the image, nothing else."""
+    x = _start(objective, device, size).requires_grad_(True)
+    with devices.fast_math(device):
+        for i in range(evaluations + 3):
+            if i == 3:
+                sync(device)
+                start = time.perf_counter()
+            sum(objective.losses(x / PIXEL_SCALE)).backward()
+            x.grad = None
+        sync(device)
+    return (time.perf_counter() - start) / evaluations
+
+
+def _textbook(objective: Objective, device, size, evaluations: int) -> float:
+    """Seconds per evaluation of the loop a tutorial writes: torch.optim.LBFGS, a closure, losses read every step."""
+    x = _start(objective, device, size).requires_grad_(True)
+    opt = torch.optim.LBFGS([x], lr=1.0, max_iter=1, history_size=100, tolerance_grad=-1, tolerance_change=-1)
+
+    def closure():
+        opt.zero_grad()
+        c, s, t = objective.losses(x / PIXEL_SCALE)
+        loss = c + s + t
+        loss.backward()
+        print_losses.append((c.item(), s.item(), t.item()))
+        return loss
+
+    print_losses: list = []
+    with devices.fast_math(device):
+        for i in range(evaluations + 3):
+            if i == 3:
+                sync(device)
+                start = time.perf_counter()
+            opt.step(closure)
+        sync(device)
+    return (time.perf_counter() - start) / evaluations
+
+
+# --- quality ---------------------------------------------------------------------------------------------------
+
+
+def quality(content, style, device, sizes: list[int], *, precision: str = "auto", save: Path | None = None) -> None:
+    print(f"device: {devices.describe(device)}, torch {torch.__version__}, threads {torch.get_num_threads()}")
+    judge = GatysStylizer(GatysConfig(), device=device).net  # the bundled VGG19, to measure distances
+    photo512, style512 = (imageio.resize_longest(img, 512) for img in (content, style))
+    photo_grams, style_grams = _grams(judge, photo512, device), _grams(judge, style512, device)
+    photo_feat = _features(judge, photo512, device, ("relu4_2",))["relu4_2"]
+    style_as_photo = imageio.resize(style, photo512.size)
+    style_content_distance = _sq(_features(judge, style_as_photo, device, ("relu4_2",))["relu4_2"] - photo_feat)
+    photo_style_distance = sum(_sq(photo_grams[k] - style_grams[k]) for k in STYLE_LAYERS)
+    print(f"{'run':<44} {'size':>9} {'seconds':>8} {'evals':>15} {'final loss':>11} {'style dist':>10} {'content dist':>12}")
+    for longest in sizes:
+        runs = [(f"old default: {longest} px, 500 evaluations", GatysConfig(scales=(longest,), iterations=500, tol=0, seed=0))]
+        runs.append((f"new default: {GatysConfig(size=longest).schedule}", GatysConfig(size=longest, seed=0)))
+        if precision != "auto":
+            runs.append((f"new default, --precision {precision}", GatysConfig(size=longest, seed=0, precision=precision)))
+        for label, config in runs:
+            stylizer = GatysStylizer(config, device=device)
+            sync(device)
+            start = time.perf_counter()
+            result = stylizer.run(content, style)
+            sync(device)
+            seconds = time.perf_counter() - start
+            out = fn.to_tensor(result.image, device)
+            objective = _objective(GatysStylizer(GatysConfig(size=longest), device=device), content, style, result.image.size)
+            with torch.no_grad():
+                final = float(sum(objective.losses(out)))
+            out512 = imageio.resize_longest(result.image, 512)
+            grams = _grams(judge, out512, device)
+            style_d = sum(_sq(grams[k] - style_grams[k]) for k in STYLE_LAYERS) / photo_style_distance
+            content_d = _sq(_features(judge, out512, device, ("relu4_2",))["relu4_2"] - photo_feat) / style_content_distance
+            if save is not None:
+                tag = "old" if "old" in label else ("bf16" if "precision" in label else "new")
+                result.image.save(save / f"quality_{longest}_{tag}.jpg", quality=92)
+            print(f"{label:<44} {result.image.size[0]:>4}x{result.image.size[1]:<4} {seconds:>8.1f} {str(list(result.evaluations)):>15} "
+                  f"{final:>11.4g} {style_d:>10.4f} {content_d:>12.4f}")  # fmt: skip
+
+
+def _features(net, img, device, layers):
+    with torch.no_grad():
+        return net(fn.to_tensor(img, device), layers)
+
+
+def _grams(net, img, device):
+    return {k: fn.gram(v) for k, v in _features(net, img, device, STYLE_LAYERS).items()}
+
+
+def _sq(t: torch.Tensor) -> float:
+    return float((t.double() ** 2).sum())
+
+
+# --- memory ----------------------------------------------------------------------------------------------------
+
+
+def memory(device, sizes: list[int]) -> None:
+    """Peak memory of a short default-settings run at each size, each in a fresh process."""
+    print(f"{'size':>6} {'peak GiB':>9} {'where'}")
+    for longest in sizes:
+        code = (
+            "import resource, sys, torch, json\n"
+            "from paintcli import GatysConfig\nfrom paintcli.engines.gatys import GatysStylizer\n"
+            f"import benchmarks.stylize as b\nc, s = b.images()\ndev = '{device}'\n"
+            f"cfg = GatysConfig(scales=({longest},), iterations=3, tol=0, lbfgs_history={dict(GatysConfig(size=longest).schedule)[longest]})\n"
+            "GatysStylizer(cfg, device=dev).run(c, s)\n"
+            "peak = torch.cuda.max_memory_allocated() if dev.startswith('cuda') else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024\n"
+            "print(json.dumps(peak / 2**30))\n"
+        )
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+        print(f"{longest:>6} {json.loads(done.stdout.strip().splitlines()[-1]):>9.2f} {'GPU (allocated)' if str(device).startswith('cuda') else 'process (RSS)'}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="256,512")
-    parser.add_argument("--iterations", type=int, default=10)
+    parser.add_argument("--sizes", default=None)
+    parser.add_argument("--evaluations", type=int, default=10)
     parser.add_argument("--device", default=None)
+    parser.add_argument("--quality", action="store_true")
+    parser.add_argument("--memory", action="store_true")
+    parser.add_argument("--one-pass", action="store_true")
     parser.add_argument("--one-pass-sizes", default="256,512,1024")
-    parser.add_argument("--gatys-iterations", type=int, default=100)
+    parser.add_argument("--precision", default="auto", help="--quality: also run the new default with this precision (bf16)")
+    parser.add_argument("--save", type=Path, help="--quality: save the pictures here")
     args = parser.parse_args()
     device = devices.resolve(args.device)
     content_path, style_path = images()
     content, style = imageio.load_image(content_path), imageio.load_image(style_path)
-    peak = matmul_gflops(device)
-    print(f"device: {devices.describe(device)}, torch {torch.__version__}, threads {torch.get_num_threads()}")
-    print(f"measured float32 matmul: {peak:.1f} GFLOP/s")
-    print(f"{'size':>9} {'s/iter':>8} {'GFLOP/iter':>11} {'bound s/iter':>13} {'bound/actual':>13}")
-    measured: dict[tuple[int, int], float] = {}
+    if args.quality:
+        sizes = [int(s) for s in (args.sizes or ("384" if device.type == "cpu" else "512,1024,2048")).split(",")]
+        quality(content, style, device, sizes, precision=args.precision, save=args.save)
+    elif args.memory:
+        memory(device, [int(s) for s in (args.sizes or "512,1024,2048").split(",")])
+    elif args.one_pass:
+        from one_pass import one_pass  # benchmarks/one_pass.py, beside this script
 
-    def per_iteration(w: int, h: int) -> float:
-        """(seconds per Gatys iteration at (w, h), whether measured) - else scaled by pixels from the largest."""
-        if (w, h) in measured:
-            return measured[(w, h)], True
-        (mw, mh), seconds = max(measured.items(), key=lambda item: item[0][0] * item[0][1])
-        return seconds * (w * h) / (mw * mh), False
-
-    for longest in (int(s) for s in args.sizes.split(",")):
-        config = GatysConfig(size=longest, iterations=args.iterations, seed=0)
-        stylizer = GatysStylizer(config, device=device)
-        GatysStylizer(config.with_(iterations=2), device=device).run(content, style)  # warm up
-        _sync(device)
-        result = stylizer.run(content, style)
-        per_iter = result.seconds / result.iterations  # includes the one-off target computation
-        measured[result.image.size] = per_iter
-        w, h = result.image.size
-        deepest = max(config.content_layers + config.style_layers, key=LAYERS.index)
-        work = 2 * vgg_forward_gflops(w, h, deepest)
-        bound = work / peak
-        print(f"{w:>4}x{h:<4} {per_iter:>8.3f} {work:>11.1f} {bound:>13.3f} {bound / per_iter:>12.0%}")
-    one_pass(content, style, device, [int(s) for s in args.one_pass_sizes.split(",")], args.gatys_iterations, per_iteration)
-
-
-def one_pass(content, style, device, sizes, gatys_iterations, gatys_seconds_per_iteration) -> None:
-    """Images per second for fast and AdaIN, and the time one Gatys run would take at that size."""
-    import tempfile
-
-    from paintcli.engines.adain import AdaINStylizer
-    from paintcli.engines.fast_style import FastStylizer
-    from paintcli.nets.adain import decoder, vgg_normalised
-    from paintcli.nets.transformer_net import TransformerNet
-
-    with tempfile.TemporaryDirectory() as tmp:
-        torch.save(TransformerNet().state_dict(), f"{tmp}/fast.pth")
-        torch.save(vgg_normalised().state_dict(), f"{tmp}/enc.pth")
-        torch.save(decoder().state_dict(), f"{tmp}/dec.pth")
-        fast = FastStylizer(f"{tmp}/fast.pth", device=device)
-        adain = AdaINStylizer(encoder=f"{tmp}/enc.pth", decoder_path=f"{tmp}/dec.pth", device=device)
-        print(f"\n{'size':>9} {'fast img/s':>11} {'adain img/s':>12} {f'gatys {gatys_iterations} it (s)':>20} {'fast vs gatys':>14}")
-        for longest in sizes:
-            fast_rate = _rate(lambda: fast.run(content, size=longest))
-            adain_rate = _rate(lambda: adain.run(content, [style], size=longest, style_size=512))
-            w, h = imageio.fit_longest_side(content.size, longest)
-            gatys, measured_here = gatys_seconds_per_iteration(w, h)
-            gatys *= gatys_iterations
-            mark = "" if measured_here else "*"
-            print(f"{w:>4}x{h:<4} {fast_rate:>11.2f} {adain_rate:>12.2f} {gatys:>19.1f}{mark:1} {gatys * fast_rate:>13.0f}x")
-        print("* scaled by pixel count from the largest size measured above")
-
-
-def _rate(run, repeats: int = 3) -> float:
-    run()  # warm-up
-    start = time.perf_counter()
-    for _ in range(repeats):
-        run()
-    return repeats / (time.perf_counter() - start)
+        one_pass(content, style, device, [int(s) for s in args.one_pass_sizes.split(",")])
+    else:
+        speed(content, style, device, [int(s) for s in (args.sizes or "256,512").split(",")], args.evaluations)
 
 
 if __name__ == "__main__":

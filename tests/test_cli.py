@@ -169,9 +169,9 @@ def test_debug_shows_the_traceback(tmp_path, monkeypatch):
 
 
 def test_ctrl_c_saves_the_image_so_far(images, tmp_path, monkeypatch):
-    from paintcli.engines import gatys
+    from paintcli.engines import gatys_scale
 
-    real_losses = gatys._Problem.losses
+    real_losses = gatys_scale.Objective.losses
     calls = {"n": 0}
 
     def interrupting_losses(self, image):
@@ -180,7 +180,7 @@ def test_ctrl_c_saves_the_image_so_far(images, tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return real_losses(self, image)
 
-    monkeypatch.setattr(gatys._Problem, "losses", interrupting_losses)
+    monkeypatch.setattr(gatys_scale.Objective, "losses", interrupting_losses)
     content, style = images
     out = tmp_path / "o.png"
     result = paint("stylize", content, "-s", style, "-o", out, "--size", "32", "--iterations", "50")
@@ -286,3 +286,13 @@ def test_help_and_version_import_neither_torch_nor_the_downloader(args):
     out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True)
     assert out.stderr.strip().splitlines()[-1] == "[]"
     assert "paint" in out.stdout
+
+
+def test_the_first_message_names_the_schedule_and_json_counts_evaluations(images, tmp_path):
+    content, style = images
+    result = paint("stylize", content, "-s", style, "--size", "48", "--tol", "0.5", "-o", tmp_path / "o.png", "--json")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[0] == "gatys: 48 px, 300 evaluations (each scale stops early when done, --tol 0 runs them all)"
+    record = json.loads(result.stdout)
+    assert record["schedule"] == [[48, 300]] and record["evaluations"][0] < 300 == record["schedule"][0][1]
+    assert record["iterations"] == sum(record["evaluations"])

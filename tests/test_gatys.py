@@ -131,3 +131,81 @@ def test_import_is_light():
     code = "import sys, paintcli, paintcli.cli; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# --- the coarse-to-fine default, --tol, progress ------------------------------------------------------------------
+
+
+def test_the_default_schedule_is_chosen_from_the_size():
+    assert GatysConfig(size=512).schedule == ((256, 250), (512, 100))
+    assert GatysConfig(size=384).schedule == ((192, 250), (384, 100))
+    assert GatysConfig(size=1024).schedule == ((256, 250), (512, 100), (1024, 50))
+    assert GatysConfig(size=2048).schedule == ((256, 250), (512, 100), (1024, 50), (2048, 30))
+    assert GatysConfig(size=300).schedule == ((300, 300),)  # too small to halve: one scale
+
+
+def test_scales_and_iterations_given_by_hand_win():
+    assert GatysConfig(size=512, scales=(128, 512)).schedule == ((128, 500), (512, 500))
+    assert GatysConfig(size=512, scales=(128, 512), iterations=20).schedule == ((128, 20), (512, 20))
+    assert GatysConfig(size=512, iterations=40).schedule == ((512, 40),)  # --iterations alone: one scale
+
+
+def test_tol_stops_a_scale_when_the_loss_stops_falling():
+    stopped, events = run(GatysConfig(size=32, iterations=60, seed=0, tol=0.5))  # any fall under half: done
+    assert stopped.iterations < 60 and stopped.evaluations == (stopped.iterations,)
+    assert events[-1].iteration == stopped.iterations
+    every, _ = run(GatysConfig(size=32, iterations=30, seed=0, tol=0))
+    assert every.evaluations == (30,)
+
+
+def test_progress_covers_the_whole_run_once():
+    result, events = run(GatysConfig(scales=(32, 64), iterations=5, seed=0, tol=0))
+    progress = [e.progress for e in events]
+    assert progress == sorted(progress) and progress[-1] == pytest.approx(1.0)
+    # the 64 px scale has 4 times the pixels, so 5 evaluations there are 4/5 of the work
+    assert progress[4] == pytest.approx(1 / 5)
+
+
+def test_reports_every_n_evaluations_and_at_the_end():
+    result, _ = run(GatysConfig(size=32, iterations=7, seed=0, tol=0))
+    events = []
+    GatysStylizer(GatysConfig(size=32, iterations=7, seed=0, tol=0)).run(content_image(), style_image(), on_event=events.append, report_every=3)
+    assert [e.iteration for e in events] == [3, 6, 7]
+
+
+def test_out_of_memory_advice_names_a_size_that_fits():
+    from paintcli.engines.gatys import fitting_size
+
+    size = fitting_size((2048, 1536), free_bytes=8 * 2**30, history=30)
+    assert 1024 <= size < 2048 and size % 16 == 0
+    assert fitting_size((1024, 768), free_bytes=80 * 2**30, history=100) > 2048  # plenty of room
+
+
+def test_our_lbfgs_retraces_torchs():
+    from paintcli.engines.lbfgs import LBFGS
+
+    torch.manual_seed(0)
+    a = torch.randn(30, 30, dtype=torch.float64)
+    q = a @ a.T / 30 + torch.eye(30, dtype=torch.float64)
+
+    def f(x):
+        return 0.5 * x @ q @ x + 0.01 * (x**4).sum() + torch.sin(x).sum()
+
+    ours_x = torch.randn(30, dtype=torch.float64)
+    theirs_x = ours_x.clone().requires_grad_(True)
+    ours = LBFGS(ours_x, history=4, first_step=3.0)  # a short history, so the ring wraps around
+    theirs = torch.optim.LBFGS([theirs_x], lr=1.0, max_iter=1, history_size=4, tolerance_grad=-1, tolerance_change=-1)
+    for i in range(25):
+        x = ours_x.clone().requires_grad_(True)
+        f(x).backward()
+        ours.step(x.grad)
+
+        def closure():
+            theirs.zero_grad()
+            loss = f(theirs_x)
+            loss.backward()
+            return loss
+
+        theirs.param_groups[0]["lr"] = 3.0 if i == 0 else 1.0
+        theirs.step(closure)
+    assert torch.allclose(ours_x, theirs_x.detach(), atol=1e-9)

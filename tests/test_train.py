@@ -429,3 +429,16 @@ def test_each_recipe_shows_only_its_own_options_with_its_defaults():
     assert "--lambda-l1" in pix2pix_help and "--lambda-cycle" not in pix2pix_help and "unet256" in pix2pix_help
     adain_help = runner.invoke(app, ["train", "adain", "--help"]).stdout
     assert "--content-dir" in adain_help and "--netG" not in adain_help and "5e-05" in adain_help
+
+
+def test_resume_is_exact_with_compile_and_bf16(unaligned, tmp_path, monkeypatch):
+    """--compile (traced by dynamo; the 'eager' backend skips code generation in tests) and bf16 autocast:
+    still exact on resume, and the exports keep the official key layout."""
+    monkeypatch.setenv("PAINT_COMPILE_BACKEND", "eager")
+    options = dict(compile=True, precision="bf16")
+    train(cyclegan(unaligned, max_steps=4, **options), tmp_path / "straight", device="cpu")
+    train(cyclegan(unaligned, max_steps=2, **options), tmp_path / "stopped", device="cpu")
+    train(cyclegan(unaligned, max_steps=4, **options), tmp_path / "stopped", device="cpu", resume=True)
+    for name in ("G_A", "G_B", "D_A", "D_B"):
+        assert_same_weights(weights(tmp_path / "straight", name), weights(tmp_path / "stopped", name))
+    assert set(weights(tmp_path / "straight", "G_A")) == set(ResnetGenerator(3, 3, 6, ngf=4).state_dict())

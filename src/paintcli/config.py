@@ -23,6 +23,25 @@ DEFAULT_CONTENT_LAYERS = ("relu4_2",)
 LOSS_WEIGHTS = {"vgg19": (5.0, 100.0), "vgg19-torchvision": (1.0, 1e6)}
 Optimizer = Literal["lbfgs", "adam"]
 DEFAULT_LR = {"lbfgs": 1.0, "adam": 2.0}
+# The automatic coarse-to-fine schedule: halve --size down to no less than COARSEST for the first
+# scale, spend most evaluations there and fewer at each finer scale (each starts from the previous
+# result upsampled, so large structures are settled where they are cheap to move).
+COARSEST = 192
+FIRST_EVALUATIONS, LATER_EVALUATIONS, SINGLE_EVALUATIONS = 250, (100, 50, 30), 300
+ITERATIONS_PER_SCALE = 500  # with --scales but no --iterations (the classic neural-style default)
+TOLERANCE, TOLERANCE_WINDOW = 1e-3, 20  # stop a scale when the loss fell less than this share over the window
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def auto_schedule(size: int) -> tuple[tuple[int, int], ...]:
+    """(longest side, evaluations) for each scale, chosen from the output size alone."""
+    sides = [size]
+    while sides[0] / 2 >= COARSEST:
+        sides.insert(0, round(sides[0] / 2))
+    if len(sides) == 1:
+        return ((size, SINGLE_EVALUATIONS),)
+    later = [LATER_EVALUATIONS[min(i, len(LATER_EVALUATIONS) - 1)] for i in range(len(sides) - 1)]
+    return tuple(zip(sides, [FIRST_EVALUATIONS, *later], strict=True))
 
 
 @dataclass(frozen=True)
@@ -31,7 +50,8 @@ class GatysConfig:
 
     size: int = 512  # longest side of the output, in pixels
     scales: tuple[int, ...] = ()  # coarse-to-fine longest sides, e.g. (256, 512); the last is the output size
-    iterations: int = 500  # forward-backward evaluations per scale, whatever the optimiser
+    iterations: int | None = None  # evaluations per scale; None with no scales: the automatic schedule
+    tol: float = TOLERANCE  # stop a scale when the loss falls less than this share over 20 evaluations; 0: never
     content_weight: float | None = None  # None: the backbone's default (LOSS_WEIGHTS)
     style_weight: float | None = None
     tv_weight: float = 1e-3  # on the 0-255 image, as neural-style
@@ -47,12 +67,22 @@ class GatysConfig:
     style_blend: tuple[float, ...] = ()  # one weight per style image; empty: equal
     preserve_colors: bool = False
     backbone: str = "vgg19"
+    precision: str = "auto"  # auto: float32 (TF32 on CUDA); bf16: autocast the VGG passes on CUDA
 
     # --- derived values -------------------------------------------------------------------------------
 
     @property
+    def schedule(self) -> tuple[tuple[int, int], ...]:
+        """(longest side, evaluations) per scale: --scales and --iterations as given, else automatic."""
+        if self.scales:
+            return tuple((s, self.iterations or ITERATIONS_PER_SCALE) for s in self.scales)
+        if self.iterations is not None:
+            return ((self.size, self.iterations),)
+        return auto_schedule(self.size)
+
+    @property
     def work_scales(self) -> tuple[int, ...]:
-        return self.scales or (self.size,)
+        return tuple(side for side, _ in self.schedule)
 
     @property
     def weights(self) -> tuple[float, float]:
@@ -94,8 +124,12 @@ class GatysConfig:
             raise UsageError("--style-blend weights sum to zero", "give at least one positive weight")
         if self.style_scale == 0:
             raise UsageError("--style-scale must be above 0", "use e.g. 0.5 for larger style features, 2 for smaller")
-        if self.iterations < 1:
+        if self.iterations is not None and self.iterations < 1:
             raise UsageError(f"--iterations must be at least 1, got {self.iterations}", "use e.g. 500")
+        if self.tol < 0 or math.isnan(self.tol):
+            raise UsageError(f"--tol must not be negative, got {self.tol}", "use e.g. 0.001, or 0 to run every evaluation")
+        if self.precision not in PRECISIONS:
+            raise UsageError(f"unknown --precision {self.precision!r}", f"use one of: {', '.join(PRECISIONS)}")
         if self.size < 1 or any(s < 1 for s in self.scales):
             raise UsageError("--size and --scales must be positive pixel counts", "use e.g. --size 512")
         if not self.content_layers and not self.style_layers:

@@ -88,39 +88,24 @@ class _LiveBar:
 
 
 class StepBar(_LiveBar):
-    """A live bar for an optimisation: iteration, losses and iterations per second.
-
-    Use as a context manager and call `update(step)` with each engine event.
-    """
+    """One live bar for a whole optimisation, across its scales: the scale, losses, and an ETA from
+    the share of the planned work done (Step.progress). Use as a context manager and call
+    `update(step)` with each engine event."""
 
     def __init__(self, label: str, quiet: bool = False):
         self.label = label
         self.enabled = bars_enabled(quiet)
-        self._progress = _bar(
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[losses]}"),
-            TextColumn("{task.fields[rate]}"),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            quiet=quiet,
-        )
-        self._task = None
-        self._scale = None
-        self._started = time.perf_counter()
+        self._progress = _bar(TextColumn("{task.fields[where]}"), TextColumn("{task.fields[losses]}"),
+                              TimeElapsedColumn(), TimeRemainingColumn(), quiet=quiet)  # fmt: skip
+        self._task = self._progress.add_task(label, total=1.0, where="", losses="")
 
     def update(self, step) -> None:
         if not self.enabled:
             return
-        if self._scale != step.scale:
-            self._scale = step.scale
-            self._started = time.perf_counter()
-            scale = f" {step.size[0]}x{step.size[1]} ({step.scale}/{step.scales})" if step.scales > 1 else ""
-            if self._task is not None:
-                self._progress.remove_task(self._task)
-            self._task = self._progress.add_task(f"{self.label}{scale}", total=step.iterations, losses="", rate="")
-        rate = step.iteration / max(time.perf_counter() - self._started, 1e-9)
-        losses = f"content {step.content_loss:.3g}  style {step.style_loss:.3g}  tv {step.tv_loss:.3g}"
-        self._progress.update(self._task, completed=step.iteration, losses=losses, rate=f"{rate:.2f} it/s")
+        scale = f"{step.size[0]}x{step.size[1]} ({step.scale}/{step.scales}) " if step.scales > 1 else ""
+        where = f"{scale}{step.iteration}/{step.iterations}"
+        losses = f"loss {step.total_loss:.3g} (content {step.content_loss:.3g}, style {step.style_loss:.3g})"
+        self._progress.update(self._task, completed=step.progress, where=where, losses=losses)
 
 
 class TrainBar(_LiveBar):

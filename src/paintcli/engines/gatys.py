@@ -1,48 +1,55 @@
 """Gatys et al. style transfer: optimise the pixels of an image so its VGG19 features match the
 content of one photo and the Gram statistics of one or more paintings.
 
-The engine never prints. It reports each evaluation as a `Step` to an `on_event` callback and
-returns a `Result`; Ctrl-C raises `Interrupted`, which carries the image as it was.
+A run goes coarse to fine over the config's schedule (automatic unless --scales or --iterations say
+otherwise): each scale starts from the previous result upsampled, with the style images scaled with
+it, so brush strokes keep their size relative to the picture and large structures are settled
+where moving them is cheap. Each scale stops early once the loss no longer improves (--tol).
+
+The engine never prints. It reports progress as a `Step` to an `on_event` callback every few
+evaluations (every one on a CPU; every REPORT_EVERY on a GPU, where reading the losses costs a host
+sync) and returns a `Result`; Ctrl-C raises `Interrupted`, which carries the image as it was.
     Gatys, Ecker, Bethge. "Image Style Transfer Using Convolutional Neural Networks." CVPR 2016.
     Gatys et al. "Preserving Color in Neural Artistic Style Transfer." arXiv:1606.05897 (2016).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
 from paintcli import backbones, device as devices, functional as fn, imageio
-from paintcli.progress import ProgressHook
 from paintcli.config import GatysConfig
+from paintcli.engines.gatys_scale import Objective, ScaleInterrupted, optimise
+from paintcli.errors import PaintError
 from paintcli.nets.vgg import LAYER_INDEX, LAYERS
+from paintcli.progress import ProgressHook
 
 ImageLike = Image.Image | str | os.PathLike[str]
-# The optimised variable holds pixels on a 0-255 scale, as in neural-style. On a 0-1 scale the
-# gradients are 255 times larger and L-BFGS's curvature scale (s.y / y.y) underflows float32, which
-# stalls the run after a few steps.
-PIXEL_SCALE = 255.0
+REPORT_EVERY = {"cpu": 1}  # evaluations between progress events, by device type; others: DEFAULT_REPORT_EVERY
+DEFAULT_REPORT_EVERY = 10
 
 
 @dataclass(frozen=True)
 class Step:
-    """One forward-backward evaluation of the loss."""
+    """Progress: the state after `iteration` evaluations at one scale."""
 
-    scale: int  # 1-based index into the scales
+    scale: int  # 1-based index into the schedule
     scales: int
     size: tuple[int, int]  # (width, height) at this scale
     iteration: int  # 1-based, within this scale
-    iterations: int
+    iterations: int  # planned at this scale (it may stop earlier)
     content_loss: float
     style_loss: float
     tv_loss: float
     preview: Callable[[], Image.Image]  # the current image, post-processed like the final one
+    progress: float = 0.0  # share of the whole run's planned work done (evaluations weighted by pixels)
 
     @property
     def total_loss(self) -> float:
@@ -58,6 +65,8 @@ class Result:
     tv_loss: float
     seconds: float
     device: str
+    evaluations: tuple[int, ...] = ()  # used at each scale (fewer than planned when --tol stopped it)
+    schedule: tuple[tuple[int, int], ...] = ()  # (longest side, planned evaluations) per scale
 
 
 class Interrupted(KeyboardInterrupt):
@@ -87,6 +96,15 @@ class GatysStylizer:
         )
         if self.device.type == "cuda":
             self.net = self.net.to(memory_format=torch.channels_last)
+        # bf16 autocast for the VGG passes only where asked: on an H100 it was no faster than TF32 at
+        # 512 px (benchmarks/stylize.py --quality measures both)
+        self.bf16 = self.config.precision == "bf16" and self.device.type == "cuda"
+
+    def describe_schedule(self) -> str:
+        """'256→512, 250+100 evaluations' (or one scale's '512 px, 500 evaluations')."""
+        sides = [side for side, _ in self.config.schedule]
+        evals = "+".join(str(n) for _, n in self.config.schedule)
+        return f"{'→'.join(map(str, sides))}{' px' if len(sides) == 1 else ''}, {evals} evaluations"
 
     # --- public ------------------------------------------------------------------------------------
 
@@ -96,6 +114,7 @@ class GatysStylizer:
         styles: ImageLike | Sequence[ImageLike],
         *,
         on_event: Callable[[Step], None] | None = None,
+        report_every: int | None = None,
     ) -> Result:
         cfg = self.config
         content_img = _as_image(content)
@@ -103,34 +122,42 @@ class GatysStylizer:
         if not style_imgs:
             raise ValueError("at least one style image is needed")
         blend = cfg.blend_weights(len(style_imgs))
-        sizes = [imageio.fit_longest_side(content_img.size, s) for s in cfg.work_scales]
-        for size in sizes:
+        plan = [(imageio.fit_longest_side(content_img.size, side), evals) for side, evals in cfg.schedule]
+        for size, _ in plan:
             imageio.check_work_size(size)
         generator = torch.Generator().manual_seed(cfg.seed) if cfg.seed is not None else None
         if cfg.seed is not None:
             torch.manual_seed(cfg.seed)
-
+        every = report_every or REPORT_EVERY.get(self.device.type, DEFAULT_REPORT_EVERY)
+        work = _Work(plan)
         start = time.perf_counter()
-        image: torch.Tensor | None = None
-        total_evals = 0
-        losses = (0.0, 0.0, 0.0)
-        with devices.fast_math(self.device):
-            for index, size in enumerate(sizes, start=1):
+        image, losses, used = None, (0.0, 0.0, 0.0), []
+        with devices.fast_math(self.device, autotune=False):
+            for index, (size, evals) in enumerate(plan, start=1):
                 content_t = fn.to_tensor(imageio.resize(content_img, size), self.device)
                 image = self._initial(image, content_t, style_imgs, size, generator)
-                problem = _Problem(self, content_t, style_imgs, blend, size)
-                image, losses, evals = problem.optimise(image, index, len(sizes), on_event)
-                total_evals += evals
-        final = self._finish(image, content_t)
+
+                def report(i, scale_losses, current, index=index, size=size, evals=evals, content_t=content_t):
+                    work.done(index, i)
+                    if on_event is not None:
+                        preview = lambda: self._finish(current(), content_t)  # noqa: E731
+                        on_event(Step(index, len(plan), size, i, evals, *scale_losses, preview, work.progress))
+
+                try:
+                    objective = Objective(self.net, cfg, content_t, style_imgs, blend, size, device=self.device, bf16=self.bf16)
+                    outcome = optimise(objective, image, evals, report_every=every, on_report=report)
+                except ScaleInterrupted as stop:
+                    raise Interrupted(self._finish(stop.image, content_t)) from None
+                except torch.cuda.OutOfMemoryError:  # also raised as torch.OutOfMemoryError
+                    raise self._out_of_memory(size, content_img.size) from None
+                image, losses = outcome.image, outcome.losses
+                used.append(outcome.evaluations)
+                work.stopped(index, outcome.evaluations)
         return Result(
-            image=final,
-            iterations=total_evals,
-            content_loss=losses[0],
-            style_loss=losses[1],
-            tv_loss=losses[2],
-            seconds=time.perf_counter() - start,
-            device=devices.describe(self.device),
-        )
+            image=self._finish(image, content_t), iterations=sum(used), content_loss=losses[0], style_loss=losses[1],
+            tv_loss=losses[2], seconds=time.perf_counter() - start, device=devices.describe(self.device),
+            evaluations=tuple(used), schedule=tuple(cfg.schedule),
+        )  # fmt: skip
 
     # --- helpers -----------------------------------------------------------------------------------
 
@@ -150,6 +177,16 @@ class GatysStylizer:
             start = fn.to_tensor(imageio.resize(imageio.load_image(init), size), self.device)
         return fn.luminance(start) if self.config.preserve_colors else start
 
+    def _out_of_memory(self, size: tuple[int, int], photo: tuple[int, int]) -> PaintError:
+        """The one-line error for a GPU that ran out of memory: which size would fit."""
+        torch.cuda.empty_cache()
+        free, _ = torch.cuda.mem_get_info(self.device)
+        fits = fitting_size(size, free, self.config.lbfgs_history)
+        return PaintError(
+            f"the GPU ran out of memory at {size[0]}x{size[1]} ({free / 2**30:.1f} GiB free)",
+            f"use --size {fits} or less, or --device cpu" if fits >= 64 else "use --device cpu",
+        )
+
     def _finish(self, image: torch.Tensor, content_t: torch.Tensor) -> Image.Image:
         image = image.detach().clamp(0, 1)
         if self.config.preserve_colors:
@@ -157,90 +194,33 @@ class GatysStylizer:
         return fn.to_pil(image)
 
 
-class _Problem:
-    """The loss at one scale: fixed targets from the content and style images, and the optimiser loop."""
+def fitting_size(size: tuple[int, int], free_bytes: int, history: int) -> int:
+    """The longest side (a multiple of 16) that fits in `free_bytes`: VGG19 forward and backward up to
+    relu5_1 with in-place ReLUs (about 2.4 KB per pixel, with headroom) plus L-BFGS's history (two
+    3-channel float vectors per pixel and pair)."""
+    per_pixel = 2400 + 24 * history
+    return int(max(size) * math.sqrt(free_bytes * 0.9 / (per_pixel * size[0] * size[1])) // 16 * 16)
 
-    def __init__(self, owner: GatysStylizer, content_t, style_imgs, blend, size):
-        self.owner, self.cfg, self.net, self.content_t = owner, owner.config, owner.net, content_t
-        cfg = self.cfg
-        if cfg.preserve_colors:  # luminance-only transfer: work on gray images, re-colour at the end
-            content_t = fn.luminance(content_t)
-        self.layers = tuple(dict.fromkeys(cfg.content_layers + cfg.style_layers))
-        with torch.no_grad():
-            feats = self.net(self._memory(content_t), cfg.content_layers)
-            self.content_targets = {k: v.detach() for k, v in feats.items()}
-            self.gram_targets = self._style_grams(style_imgs, blend, size, content_t)
-        self.content_weight, self.style_weight = cfg.weights
-        self.layer_weights = dict(zip(cfg.style_layers, cfg.layer_weights(), strict=True))
 
-    def _memory(self, t: torch.Tensor) -> torch.Tensor:
-        return t.contiguous(memory_format=torch.channels_last) if self.owner.device.type == "cuda" else t
+class _Work:
+    """How much of the run's planned work is done: evaluations weighted by their pixels, so the bar's
+    ETA holds across scales; a scale that stops early gives up the rest of its share."""
 
-    def _style_grams(self, style_imgs, blend, size, content_t) -> dict[str, torch.Tensor]:
-        longest = max(1, round(max(size) * self.cfg.style_scale))
-        grams: dict[str, torch.Tensor] = {}
-        for img, weight in zip(style_imgs, blend, strict=True):
-            style = imageio.resize_longest(img, longest, what="a style image", option="--size or --style-scale")
-            style_t = fn.to_tensor(style, self.owner.device)
-            if self.cfg.preserve_colors:
-                style_t = fn.match_luminance(style_t, content_t)
-            feats = self.net(self._memory(style_t), self.cfg.style_layers)
-            for layer, f in feats.items():
-                g = fn.gram(f) * weight
-                grams[layer] = grams[layer] + g if layer in grams else g
-        return grams
+    def __init__(self, plan):
+        self.weights = [size[0] * size[1] for size, _ in plan]
+        self.planned = [evals for _, evals in plan]
+        self.finished = [0] * len(plan)
 
-    def losses(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        feats = self.net(self._memory(image), self.layers)
-        zero = image.new_zeros(())
-        content = sum((F.mse_loss(feats[k], t) for k, t in self.content_targets.items()), zero)
-        style = sum(
-            (self.layer_weights[k] * F.mse_loss(fn.gram(feats[k]), g) for k, g in self.gram_targets.items()), zero
-        )
-        tv = fn.tv_loss(image) if self.cfg.tv_weight else zero
-        return content * self.content_weight, style * self.style_weight, tv * self.cfg.tv_weight
+    def done(self, scale: int, evaluations: int) -> None:
+        self.finished[scale - 1] = evaluations
 
-    def optimise(self, start: torch.Tensor, scale: int, scales: int, on_event):
-        cfg = self.cfg
-        pixels = (start.detach() * PIXEL_SCALE).contiguous().requires_grad_(True)  # L-BFGS needs flat grads
-        if cfg.optimizer == "lbfgs":
-            # max_iter=1: each step() is exactly one evaluation and one update, with the history kept
-            # in the optimiser's state; negative tolerances so L-BFGS never stops a run early.
-            opt = torch.optim.LBFGS(
-                [pixels], lr=cfg.learning_rate, max_iter=1, history_size=cfg.lbfgs_history,
-                tolerance_grad=-1, tolerance_change=-1,
-            )  # fmt: skip
-        else:
-            opt = torch.optim.Adam([pixels], lr=cfg.learning_rate)
-        last = (0.0, 0.0, 0.0)
-        size = (pixels.shape[-1], pixels.shape[-2])
+    def stopped(self, scale: int, evaluations: int) -> None:
+        self.planned[scale - 1] = evaluations
 
-        def closure():
-            nonlocal last
-            opt.zero_grad(set_to_none=True)
-            c, s, t = self.losses(pixels / PIXEL_SCALE)
-            (c + s + t).backward()
-            last = (c.item(), s.item(), t.item())
-            return c + s + t
-
-        if cfg.optimizer == "lbfgs":
-            # torch's first L-BFGS step is t = lr / |g|_1, which moves pixels by a negligible amount
-            # here; then y.s falls under torch's fixed 1e-10 threshold and the history never grows (the
-            # run stalls). lr = numel makes the first step move the average pixel by one grey level
-            # whatever the loss scale; later steps use the curvature estimate with the normal lr.
-            opt.param_groups[0]["lr"] = float(pixels.numel())
-        try:
-            for i in range(1, cfg.iterations + 1):
-                opt.step(closure)
-                opt.param_groups[0]["lr"] = cfg.learning_rate
-                if on_event is not None:
-                    on_event(Step(scale, scales, size, i, cfg.iterations, *last, lambda: self._preview(pixels)))
-        except KeyboardInterrupt:
-            raise Interrupted(self._preview(pixels)) from None
-        return pixels.detach() / PIXEL_SCALE, last, cfg.iterations
-
-    def _preview(self, pixels: torch.Tensor) -> Image.Image:
-        return self.owner._finish(pixels.detach() / PIXEL_SCALE, self.content_t)
+    @property
+    def progress(self) -> float:
+        total = sum(w * n for w, n in zip(self.weights, self.planned, strict=True))
+        return sum(w * n for w, n in zip(self.weights, self.finished, strict=True)) / total
 
 
 def _as_image(value: ImageLike) -> Image.Image:
@@ -265,4 +245,4 @@ def stylize(
     return GatysStylizer(config, device=device).run(content, style, on_event=on_event).image
 
 
-__all__ = ["GatysStylizer", "Interrupted", "Result", "Step", "stylize", "LAYERS"]
+__all__ = ["GatysStylizer", "Interrupted", "Result", "Step", "stylize", "LAYERS", "LAYER_INDEX"]

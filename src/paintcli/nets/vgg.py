@@ -91,7 +91,11 @@ class VGG19Features(nn.Module):
         out: dict[str, torch.Tensor] = {}
         x = self.normalize(rgb)
         for index in range(deepest + 1):
-            x = self.features[index](x)
+            layer = self.features[index]
+            if isinstance(layer, nn.ReLU) and self.layers[index - 1] not in wanted:
+                x = torch.relu_(x)  # the convolution's output is not kept: overwrite it (half the memory)
+            else:
+                x = layer(x)
             if self.layers[index] in wanted:
                 out[self.layers[index]] = x
         return out

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 from PIL import Image, UnidentifiedImageError
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, DistributedSampler, Sampler
 
 from paintcli import cache, functional as fn, imageio, registry
 from paintcli.training.settings import AdaINSettings, FastStyleSettings, GANSettings, Pix2PixSettings, TrainSettings
@@ -135,8 +135,11 @@ class PairDataset(Dataset):
             return len(self.source.a)
         return max(len(self.source.a), len(self.source.b))  # the official epoch length
 
-    def __getitem__(self, index: int) -> dict:
-        rng = random.Random(f"{self.cfg.seed}:{self.epoch}:{index}")
+    def __getitem__(self, key: int | tuple[int, int]) -> dict:
+        """Sample `index` of the current epoch, or `(epoch, index)`: the epoch travels with the index so
+        that data-loading processes that live across epochs draw each epoch's crops and flips."""
+        epoch, index = key if isinstance(key, tuple) else (self.epoch, key)
+        rng = random.Random(f"{self.cfg.seed}:{epoch}:{index}")
         a_img, b_img = self._load(index, rng)
         cfg = self.cfg
         size = (cfg.load_size, cfg.load_size) if self.augment else (cfg.crop_size, cfg.crop_size)
@@ -181,3 +184,23 @@ def _open(path: Path) -> Image.Image:
 
 def _to_unit(img: Image.Image) -> torch.Tensor:
     return fn.to_tensor(img)[0] * 2 - 1
+
+
+class EpochSampler(Sampler):
+    """This process's (epoch, index) pairs for one epoch, from where a resumed run stopped: the
+    DistributedSampler's shuffle (seeded by seed and epoch), paired with the epoch for PairDataset."""
+
+    def __init__(self, dataset: Dataset, *, rank: int, world: int, seed: int):
+        self.order = DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=True, seed=seed)
+        self.epoch, self.skip = 0, 0
+
+    def set_epoch(self, epoch: int, skip: int = 0) -> None:
+        """The epoch to draw, leaving out its first `skip` samples (done before a resume)."""
+        self.epoch, self.skip = epoch, skip
+        self.order.set_epoch(epoch)
+
+    def __len__(self) -> int:
+        return len(self.order) - self.skip
+
+    def __iter__(self):
+        return ((self.epoch, i) for i in list(self.order)[self.skip :])

@@ -71,6 +71,10 @@ def launch(nproc: int, argv: list[str]) -> int:
 
 
 def unwrap(net: torch.nn.Module) -> torch.nn.Module:
-    """The module inside a DistributedDataParallel wrapper, or `net` itself: for saving, sampling,
-    and for passes whose gradients must not be synchronised."""
-    return getattr(net, "module", net)
+    """The plain module inside torch.compile and DistributedDataParallel wrappers, or `net` itself: for
+    saving, sampling, and for passes whose gradients must not be synchronised."""
+    while True:
+        inner = getattr(net, "_orig_mod", None) or getattr(net, "module", None)
+        if not isinstance(inner, torch.nn.Module):
+            return net
+        net = inner

@@ -35,7 +35,8 @@ def command(
     list_styles: Annotated[bool, typer.Option("--list-styles", help="List the pretrained styles and models, then exit.")] = False,
     # gatys
     scales: gatys.Scales = None,
-    iterations: gatys.Iterations = gatys.D.iterations,
+    iterations: gatys.Iterations = None,
+    tol: gatys.Tol = gatys.D.tol,
     content_weight: gatys.ContentWeight = None,
     style_weight: gatys.StyleWeight = None,
     tv_weight: gatys.TvWeight = gatys.D.tv_weight,
@@ -49,6 +50,7 @@ def command(
     style_scale: gatys.StyleScale = gatys.D.style_scale,
     backbone: gatys.Backbone = gatys.D.backbone,
     save_every: gatys.SaveEvery = 0,
+    precision: gatys.Precision = gatys.D.precision,
     # fast
     model: fast.Model = None,
     # adain
@@ -73,7 +75,7 @@ def command(
 ) -> None:
     """Paint photos in the style of paintings: five methods, from best quality to fastest.
 
-    gatys (default): optimises every pixel against VGG19 features (Gatys et al. 2016). The best quality and any style image; minutes on a CPU, seconds on a GPU.
+    gatys (default): optimises every pixel against VGG19 features (Gatys et al. 2016), coarse to fine. The best quality and any style image; minutes on a CPU, seconds on a GPU.
 
     arbitrary: any --style image in one pass with Magenta's arbitrary stylization network (Ghiasi et al. 2017), which ships with paint: offline, under a second on a CPU. --strength and --style-blend apply.
 

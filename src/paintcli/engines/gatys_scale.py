@@ -1,0 +1,153 @@
+"""One scale of a Gatys run: the objective (fixed targets, content, style and total-variation losses)
+and the optimisation loop, which keeps everything on the device between progress reports.
+
+Each evaluation is one forward-backward pass of VGG19 with gradients only to the image. The losses
+stay on the device; they are read (one host sync) every `report_every` evaluations: then the
+progress event goes out and the stopping rule looks at the loss `window` evaluations back.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from paintcli import functional as fn, imageio
+from paintcli.config import TOLERANCE_WINDOW, GatysConfig
+from paintcli.engines.lbfgs import LBFGS
+
+# The optimised variable holds pixels on a 0-255 scale, as in neural-style. On a 0-1 scale the
+# gradients are 255 times larger and L-BFGS's curvature scale (s.y / y.y) underflows float32, which
+# stalls the run after a few steps.
+PIXEL_SCALE = 255.0
+# Total variation is a sum over pixels while the content and style losses are means, so a fixed weight
+# would smooth a 2048 px picture 16 times as hard as a 512 px one. It is taken per pixel, relative to the
+# default output (512 x 384), so --tv-weight means the same at every size and scale.
+TV_REFERENCE_PIXELS = 512 * 384
+
+
+class Objective:
+    """The loss at one scale: content features and style Gram matrices computed once, then
+    `losses(image)` -> (content, style, total variation), weighted."""
+
+    def __init__(self, net: torch.nn.Module, cfg: GatysConfig, content_t, style_imgs, blend, size, *, device, bf16: bool):
+        self.net, self.cfg, self.device = net, cfg, device
+        self.autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if bf16 else nullcontext
+        if cfg.preserve_colors:  # luminance-only transfer: work on gray images, re-colour at the end
+            content_t = fn.luminance(content_t)
+        self.layers = tuple(dict.fromkeys(cfg.content_layers + cfg.style_layers))
+        with torch.no_grad():
+            feats = self._features(content_t, cfg.content_layers)
+            self.content_targets = {k: v.detach() for k, v in feats.items()}
+            self.gram_targets = self._style_grams(style_imgs, blend, size, content_t)
+        self.content_weight, self.style_weight = cfg.weights
+        self.layer_weights = dict(zip(cfg.style_layers, cfg.layer_weights(), strict=True))
+
+    def _features(self, image: torch.Tensor, layers) -> dict[str, torch.Tensor]:
+        """VGG features in float32 (the Gram matrices and losses are computed in float32 even when
+        the network runs in bf16: bf16 has float32's range, but not its precision)."""
+        if self.device.type == "cuda":
+            image = image.contiguous(memory_format=torch.channels_last)
+        with self.autocast():
+            feats = self.net(image, layers)
+        return {k: v.float() for k, v in feats.items()}
+
+    def _style_grams(self, style_imgs, blend, size, content_t) -> dict[str, torch.Tensor]:
+        longest = max(1, round(max(size) * self.cfg.style_scale))
+        grams: dict[str, torch.Tensor] = {}
+        for img, weight in zip(style_imgs, blend, strict=True):
+            style = imageio.resize_longest(img, longest, what="a style image", option="--size or --style-scale")
+            style_t = fn.to_tensor(style, self.device)
+            if self.cfg.preserve_colors:
+                style_t = fn.match_luminance(style_t, content_t)
+            for layer, f in self._features(style_t, self.cfg.style_layers).items():
+                g = fn.gram(f) * weight
+                grams[layer] = grams[layer] + g if layer in grams else g
+        return grams
+
+    def losses(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        feats = self._features(image, self.layers)
+        zero = image.new_zeros(())
+        content = sum((F.mse_loss(feats[k], t) for k, t in self.content_targets.items()), zero)
+        style = sum((self.layer_weights[k] * F.mse_loss(fn.gram(feats[k]), g) for k, g in self.gram_targets.items()), zero)
+        tv = fn.tv_loss(image) * (TV_REFERENCE_PIXELS / image[0, 0].numel()) if self.cfg.tv_weight else zero
+        return content * self.content_weight, style * self.style_weight, tv * self.cfg.tv_weight
+
+
+class ScaleInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a scale; `image` is the pixels so far, (1, 3, H, W) in [0, 1]."""
+
+    def __init__(self, image: torch.Tensor):
+        super().__init__("interrupted")
+        self.image = image
+
+
+@dataclass
+class ScaleOutcome:
+    image: torch.Tensor  # (1, 3, H, W) in [0, 1]
+    losses: tuple[float, float, float]
+    evaluations: int
+
+
+def optimise(
+    objective: Objective,
+    start: torch.Tensor,
+    evaluations: int,
+    *,
+    report_every: int,
+    on_report: Callable[[int, tuple[float, float, float], Callable[[], torch.Tensor]], None],
+) -> ScaleOutcome:
+    """Optimise the pixels from `start` for up to `evaluations` evaluations; stop early when the loss
+    fell less than cfg.tol (a share of it) over the last TOLERANCE_WINDOW evaluations.
+
+    `on_report(evaluation, losses, current_image)` is called every `report_every` evaluations and at
+    the last. Ctrl-C raises ScaleInterrupted with the pixels so far.
+    """
+    cfg = objective.cfg
+    pixels = (start.detach() * PIXEL_SCALE).contiguous().requires_grad_(True)
+    current = lambda: pixels.detach() / PIXEL_SCALE  # noqa: E731
+    try:
+        return _loop(objective, pixels, evaluations, report_every, on_report, current)
+    except KeyboardInterrupt:
+        raise ScaleInterrupted(current()) from None
+
+
+def _loop(objective, pixels, evaluations, report_every, on_report, current) -> ScaleOutcome:
+    cfg = objective.cfg
+    if cfg.optimizer == "lbfgs":
+        # torch's first L-BFGS step is t = lr / |g|_1, which moves pixels by a negligible amount here; then
+        # y.s falls under the 1e-10 threshold and the history never grows (the run stalls). numel as the
+        # first step moves the average pixel by one grey level whatever the loss scale.
+        history = min(cfg.lbfgs_history, evaluations)
+        lbfgs = LBFGS(pixels.data, history=history, lr=cfg.learning_rate, first_step=float(pixels.numel()))
+        advance = lambda: lbfgs.step(pixels.grad)  # noqa: E731
+    else:
+        adam = torch.optim.Adam([pixels], lr=cfg.learning_rate)
+        advance = adam.step
+    totals = torch.zeros(evaluations, device=pixels.device)
+    last = (0.0, 0.0, 0.0)
+    for i in range(1, evaluations + 1):
+        pixels.grad = None
+        c, s, t = objective.losses(pixels / PIXEL_SCALE)
+        total = c + s + t
+        total.backward()
+        totals[i - 1] = total.detach()
+        advance()
+        if i % report_every == 0 or i == evaluations:
+            last = tuple(float(v) for v in torch.stack([c.detach(), s.detach(), t.detach()]).tolist())
+            on_report(i, last, current)
+            if _converged(totals, i, cfg.tol):
+                return ScaleOutcome(current(), last, i)
+    return ScaleOutcome(current(), last, evaluations)
+
+
+def _converged(totals: torch.Tensor, done: int, tol: float) -> bool:
+    """The loss fell less than `tol` of itself over the last TOLERANCE_WINDOW evaluations."""
+    if tol <= 0 or done <= TOLERANCE_WINDOW:
+        return False
+    before, now = totals[[done - 1 - TOLERANCE_WINDOW, done - 1]].tolist()
+    return math.isfinite(before) and before > 0 and (before - now) < tol * before
