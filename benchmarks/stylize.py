@@ -115,7 +115,7 @@ def _start(objective: Objective, device, size) -> torch.Tensor:
 def _time_net_step(objective: Objective, device, size, evaluations: int) -> float:
     """Seconds per bare evaluation: forward and backward to the image, nothing else."""
     x = _start(objective, device, size).requires_grad_(True)
-    with devices.fast_math(device):
+    with devices.fast_math(device, autotune=False):  # the same cuDNN settings as a paint run
         for i in range(evaluations + 3):
             if i == 3:
                 sync(device)
@@ -140,7 +140,7 @@ def _textbook(objective: Objective, device, size, evaluations: int) -> float:
         return loss
 
     print_losses: list = []
-    with devices.fast_math(device):
+    with devices.fast_math(device, autotune=False):
         for i in range(evaluations + 3):
             if i == 3:
                 sync(device)

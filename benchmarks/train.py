@@ -5,9 +5,10 @@
 
 Runs the real training loop (paintcli.training.loop.train) with the published networks (ResNet-9 +
 PatchGAN for CycleGAN, U-Net + PatchGAN for pix2pix) at batch 1, as the recipes train, on a synthetic
-set of 64 JPEG pairs made in a temporary folder (decoded, resized and cropped by the data pipeline as
-real data is). The rate is taken from the loop's own progress events between the end of a warm-up and
-the last step, so start-up, compilation and the first epoch's worker start are left out.
+set of JPEG pairs made in a temporary folder (decoded, resized and cropped by the data pipeline as real
+data is), more pairs than steps, so no epoch ends (with its checkpoint writes) inside the measurement;
+real epochs are hundreds to thousands of steps. The rate is taken from the loop's own progress events
+between the end of a warm-up and the last step, so start-up and compilation are left out.
 
 --old-src PATH times the same loop of another version of paint (a src/ folder, e.g. a checkout of the
 previous release) in a subprocess, beside this one: "old step" and "new step" in one run.
@@ -28,10 +29,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PAIRS = 64
-
-
-def make_data(folder: Path, size: int) -> tuple[Path, Path]:
+def make_data(folder: Path, size: int, pairs: int) -> tuple[Path, Path]:
     from PIL import Image
 
     photo = Image.open(ROOT / "docs/examples/tubingen.jpg").convert("RGB").resize((size, size))
@@ -40,7 +38,7 @@ def make_data(folder: Path, size: int) -> tuple[Path, Path]:
     for sub in ("trainA", "trainB"):
         (unaligned / sub).mkdir(parents=True, exist_ok=True)
     (aligned / "train").mkdir(parents=True, exist_ok=True)
-    for i in range(PAIRS):
+    for i in range(pairs):
         a, b = photo.rotate(5 * i), paint.rotate(5 * i)
         a.save(unaligned / "trainA" / f"{i}.jpg", quality=90)
         b.save(unaligned / "trainB" / f"{i}.jpg", quality=90)
@@ -150,14 +148,15 @@ def main() -> None:
 
     from paintcli import device as devices
 
-    print(f"device: {devices.describe(devices.resolve(device))}, torch {torch.__version__}, {PAIRS} JPEG pairs, batch 1")
+    pairs = max(20, args.steps // 3) + args.steps + 8  # one epoch outlasts the warm-up and the measured steps
+    print(f"device: {devices.describe(devices.resolve(device))}, torch {torch.__version__}, {pairs} JPEG pairs, batch 1")
     header = f"{'recipe':<9} {'size':>4} {'step':<5} {'images/s':>9} {'new/old':>8}"
     if args.profile:
         header += f" {'ms/step':>8} {'data ms':>8} {'optim ms':>9} {'fwd+bwd ms':>11} {'syncs/step':>11}"
     print(header + (f"   settings: {extra}" if extra else ""))
     with tempfile.TemporaryDirectory() as tmp:
         for size in (int(s) for s in args.sizes.split(",")):
-            unaligned, aligned = make_data(Path(tmp) / str(size), size)
+            unaligned, aligned = make_data(Path(tmp) / str(size), size, pairs)
             for recipe in args.recipes.split(","):
                 data = unaligned if recipe == "cyclegan" else aligned
                 rows = []

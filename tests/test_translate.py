@@ -184,9 +184,13 @@ def test_seed_makes_dropout_repeatable(tmp_path):
 def test_batch_equals_one_by_one_for_instance_norm(small_resnet):
     translator = Translator(small_resnet)
     images = [content_image((48, 32)), content_image((48, 32)).rotate(180)]
-    batched = [r.image.tobytes() for r in translator.run_many(images)]
-    single = [translator.run(img).image.tobytes() for img in images]
-    assert batched == single
+    batched = [fn.to_tensor(r.image) for r in translator.run_many(images)]
+    single = [fn.to_tensor(translator.run(img).image) for img in images]
+    # Equal up to the last bit where oneDNN uses the same kernels for a batch as for one picture (as on
+    # this project's 2-core machines); on a 16-core machine it picks others, and a few pixels round one
+    # grey level apart.
+    for b, s in zip(batched, single, strict=True):
+        assert (b - s).abs().max() <= 1 / 255 + 1e-6 and (b != s).float().mean() < 0.01
 
 
 def test_ab_halves():
