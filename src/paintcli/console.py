@@ -141,6 +141,20 @@ class DreamBar(_LiveBar):
         self._progress.update(self._task, completed=done, info=info)
 
 
+class FrameBar(_LiveBar):
+    """The frames of one clip: done of total, frames per second and ETA. `update(done, total)`."""
+
+    def __init__(self, label: str, quiet: bool = False):
+        self._progress = _bar(MofNCompleteColumn(), TextColumn("frames {task.fields[rate]}"), TimeElapsedColumn(),
+                              TimeRemainingColumn(), quiet=quiet)  # fmt: skip
+        self._task = self._progress.add_task(label, total=None, rate="")
+        self._started = time.perf_counter()
+
+    def update(self, done: int, total: int | None) -> None:
+        rate = done / max(time.perf_counter() - self._started, 1e-9)
+        self._progress.update(self._task, completed=done, total=total, rate=f"{rate:.1f}/s" if rate >= 1 else f"{1 / rate:.1f} s each")
+
+
 class ItemBar(_LiveBar):
     """A bar over a known number of items (images in a folder), with a rate and ETA."""
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from paintcli import console
+from paintcli.config import ClipSettings
 from paintcli.errors import PaintError
 
 INTERRUPTED_EXIT = 130
@@ -94,3 +95,12 @@ def launch_shards(devices: int) -> None:
         raise PaintError(f"--devices must be at least 1, got {devices}", "use e.g. --devices 2")
     if devices > 1 and "WORLD_SIZE" not in os.environ:
         raise typer.Exit(launch.run_shards(devices, launch.argv_without_devices(sys.argv[1:])))
+
+
+VIDEO = "video clips (mp4, mov, mkv, webm, avi, animated GIF; the video extra)"
+TemporalOpt = Annotated[float, typer.Option(help="Steadiness from frame to frame, 0 to 1: how much of the previous painted frame, moved along the clip's motion, is kept where that motion can be followed; 0 paints each frame on its own.", rich_help_panel=VIDEO)]
+CrfOpt = Annotated[int, typer.Option(help="H.264 quality of the written clip, 0-51: lower is better and larger (18 looks lossless, 23 is FFmpeg's default).", rich_help_panel=VIDEO)]
+StartOpt = Annotated[float | None, typer.Option(help="Begin this many seconds into each clip.", show_default=False, rich_help_panel=VIDEO)]
+EndOpt = Annotated[float | None, typer.Option(help="Stop this many seconds into each clip.", show_default=False, rich_help_panel=VIDEO)]
+FramesOpt = Annotated[bool, typer.Option("--frames", help="Each input is a folder holding the frames of one clip (painted in name order, steadily); the output is a folder of PNG frames.", rich_help_panel=VIDEO)]
+

@@ -6,6 +6,10 @@ picture was read, so a bad input fails before a long load), pictures are read on
 painted, written atomically (or to standard output), and reported on stdout as a line or as JSON.
 A bad picture among several is reported on one line and the others go on; the command then says
 how many failed and exits 2. Ctrl-C during an optimisation saves the picture so far.
+
+Video clips (and folders of frames with --frames) are jobs like pictures: each is painted frame by
+frame through the painter's `frame_painter` (engines/video.py), with a bar over its frames, and
+reported with its frame count and speed. Under torchrun each process takes whole clips.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import typer
 from PIL import Image
@@ -23,6 +27,9 @@ from paintcli import console, imageio
 from paintcli.cli.common import INTERRUPTED_EXIT, report
 from paintcli.errors import PaintError
 from paintcli.paths import STDIO, Job, Plan
+
+if TYPE_CHECKING:
+    from paintcli.engines.video import ClipResult, ClipSettings, FramePainter
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,9 @@ class Painter(Protocol):
 
     def paint(self, images: list[Image.Image], jobs: list[Job]) -> list[Painted]: ...
 
+    # Painters that can paint clips also have:
+    # def frame_painter(self, clip: ClipSettings) -> FramePainter: ...
+
 
 @dataclass(frozen=True)
 class Reporting:
@@ -53,19 +63,29 @@ class Reporting:
     digits: int = 2  # decimals of the seconds on the summary line
 
 
-def run(plan: Plan, make_painter: Callable[[], Painter], reporting: Reporting) -> None:
-    """Paint every job of `plan` with the painter `make_painter()` builds."""
+def run(plan: Plan, make_painter: Callable[[], Painter], reporting: Reporting, clip: ClipSettings | None = None) -> None:
+    """Paint every job of `plan` with the painter `make_painter()` builds; clips with `clip`'s settings
+    (None: this command paints pictures only)."""
     jobs = plan.jobs
     if plan.skipped:
         console.info(f"skipping {plan.skipped} output(s) that already exist (--skip-existing)", reporting.quiet)
     if not jobs:
         return
     single = len(jobs) == 1
-    first = _read(jobs[0]) if single else None  # a bad lone input fails before the model loads
+    if any(job.clip for job in jobs):
+        _check_clips(jobs, clip, single)
+    first = _read(jobs[0]) if single and not jobs[0].clip else None  # a bad lone input fails before the model loads
     painter = make_painter()
     failed = 0
     with console.ItemBar(reporting.label, total=len(jobs), quiet=reporting.quiet or single or painter.own_progress) as bar:
         for chunk in _chunks(jobs, painter.batch_size):
+            if chunk[0].clip:
+                try:
+                    _paint_clip(chunk[0], painter, clip, reporting)
+                except PaintError as exc:
+                    failed += _failure(exc, single)
+                bar.advance(1)
+                continue
             ready: list[tuple[Job, Image.Image]] = []
             for job in chunk:
                 try:
@@ -86,6 +106,41 @@ def run(plan: Plan, make_painter: Callable[[], Painter], reporting: Reporting) -
             bar.advance(len(chunk))
     if failed:
         raise PaintError(f"{failed} of {len(jobs)} pictures failed", "the others were written; fix the failed inputs and run again with --skip-existing")
+
+
+def _check_clips(jobs: Sequence[Job], clip: ClipSettings | None, single: bool) -> None:
+    """Before any model loads: can this command paint clips, is the video extra there, and (for a
+    lone clip) can it be decoded."""
+    from paintcli import video
+
+    if clip is None:
+        names = ", ".join(job.label for job in jobs if job.clip)
+        raise PaintError(f"this command paints pictures, not video clips ({names})", "use paint stylize or paint translate for video")
+    video.require()
+    if single and not jobs[0].frames:
+        video.probe(jobs[0].source)
+
+
+def _paint_clip(job: Job, painter: Painter, clip: ClipSettings, reporting: Reporting) -> None:
+    from paintcli.engines.video import paint_clip
+
+    if not hasattr(painter, "frame_painter"):
+        raise PaintError(f"{job.label}: this method paints pictures, not video clips", "choose another method for video")
+    with console.FrameBar(job.label, quiet=reporting.quiet) as bar:
+        result = paint_clip(job.source, job.output, painter.frame_painter(clip), clip, on_frame=bar.update)
+    _report_clip(job, result, painter.device, reporting)
+
+
+def _report_clip(job: Job, result: ClipResult, device: str, reporting: Reporting) -> None:
+    """`output  WxH  N frames  F frames/s  Ns  device`, or the JSON object with frames and speeds."""
+    if reporting.json:
+        record = {"input": str(job.source), "output": str(job.output), "size": list(result.size), "frames": result.frames,
+                  "fps": round(result.fps, 3), "seconds": round(result.seconds, 3),
+                  "frames_per_second": round(result.frames_per_second, 3), "device": device}  # fmt: skip
+        typer.echo(json.dumps(record))
+        return
+    size = f"{result.size[0]}x{result.size[1]}"
+    typer.echo(f"{job.output}  {size}  {result.frames} frames  {result.frames_per_second:.1f} frames/s  {result.seconds:.1f}s  {device}")
 
 
 def _read(job: Job) -> Image.Image:
@@ -141,8 +196,21 @@ def _report(job: Job, result: Painted, device: str, reporting: Reporting) -> Non
 
 
 def _chunks(jobs: Sequence[Job], size: int) -> Iterator[list[Job]]:
-    for start in range(0, len(jobs), max(1, size)):
-        yield list(jobs[start : start + max(1, size)])
+    """Pictures in batches of `size`; each clip alone."""
+    batch: list[Job] = []
+    for job in jobs:
+        if job.clip:
+            if batch:
+                yield batch
+                batch = []
+            yield [job]
+            continue
+        batch.append(job)
+        if len(batch) >= max(1, size):
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 class _OnePassPainter:
@@ -155,6 +223,11 @@ class _OnePassPainter:
 
         self.engine, self.batch_size, self.fields = engine, batch_size, fields
         self.device = devices.describe(engine.device)
+
+    def frame_painter(self, clip: ClipSettings) -> FramePainter:
+        from paintcli.engines.video import one_pass_frames
+
+        return one_pass_frames(self.engine)
 
     def paint(self, images: list[Image.Image], jobs: list[Job]) -> list[Painted]:
         painted = []

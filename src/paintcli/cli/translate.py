@@ -9,7 +9,8 @@ import typer
 
 from paintcli import console
 from paintcli.cli.common import (
-    DeviceOpt, DevicesOpt, JsonOpt, OutputOpt, OverwriteOpt, QuietOpt, SkipExistingOpt, boundary, launch_shards,
+    ClipSettings, CrfOpt, DeviceOpt, DevicesOpt, EndOpt, FramesOpt, JsonOpt, OutputOpt, OverwriteOpt, QuietOpt,
+    SkipExistingOpt, StartOpt, TemporalOpt, boundary, launch_shards,
 )  # fmt: skip
 from paintcli.cli.runner import Reporting, one_pass_painter, run
 from paintcli.config import TranslateConfig
@@ -27,8 +28,13 @@ def command(
     direction: Annotated[str | None, typer.Option(help="AtoB or BtoA: the inputs are side-by-side AB images (pix2pix datasets); use the A (left) or B (right) half as input.", show_default=False)] = None,
     ab: Annotated[bool, typer.Option("--ab", help="The inputs are AB images: take the half this model expects.")] = False,
     eval_: Annotated[bool, typer.Option("--eval", help="Use running batch-norm statistics and no dropout (the official default is per-image statistics with dropout).")] = False,
-    seed: Annotated[int | None, typer.Option(help="Random seed, for repeatable dropout.", show_default=False)] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed, for repeatable dropout. Default: none for pictures, 0 for clips (the same dropout in every frame).", show_default=False)] = None,
     batch_size: Annotated[int, typer.Option(help="Images of the same size translated together.")] = 4,
+    temporal: TemporalOpt = ClipSettings.temporal,
+    crf: CrfOpt = ClipSettings.crf,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    frames: FramesOpt = False,
     device: DeviceOpt = None,
     devices: DevicesOpt = 1,
     overwrite: OverwriteOpt = False,
@@ -46,6 +52,7 @@ def command(
       paint translate horse.jpg --model horse2zebra --size 1024\n
       paint translate datasets/facades/val/ --model facades --ab -o out/\n
       paint translate big.jpg --model style_vangogh --tile 1024\n
+      paint translate horse.mp4 --model horse2zebra --size 512\n
       torchrun --nproc-per-node 4 -m paintcli translate photos/ --model monet -o out/ --skip-existing
     """
     from paintcli import models
@@ -63,7 +70,10 @@ def command(
         if direction is None:
             raise UsageError(f"model {models.name_of(model)} has no AB convention", "pass --direction AtoB or --direction BtoA")
         config = replace(config, direction=direction)
-    plan = plan_jobs(inputs, output, suffix=f"_{models.name_of(model)}", overwrite=overwrite, skip_existing=skip_existing, shard=Shard.from_env())
+    clip = ClipSettings(size, temporal, crf, start, end, overwrite=overwrite).validate()
+    plan = plan_jobs(inputs, output, suffix=f"_{models.name_of(model)}", overwrite=overwrite, skip_existing=skip_existing, shard=Shard.from_env(), frames=frames)
+    if seed is None and any(job.clip for job in plan.jobs):  # the same dropout in every frame, or the clip flickers
+        config = replace(config, seed=0)
     if direction:
         half = "left (A)" if direction == "AtoB" else "right (B)"
         console.info(f"{direction}: using the {half} half of each AB image as input", quiet)
@@ -74,4 +84,4 @@ def command(
         translator = Translator(model, config, device=device, download_progress=console.DownloadBar(quiet))
         return one_pass_painter(translator, batch_size=batch_size, model=translator.name)
 
-    run(plan, painter, Reporting(json=json_, quiet=quiet, label="translating"))
+    run(plan, painter, Reporting(json=json_, quiet=quiet, label="translating"), clip)

@@ -70,12 +70,17 @@ class AdaINStylizer:
         **settings,
     ) -> OnePassResult:
         """Stylise one photo; `settings` are AdaINConfig fields (alpha, blend, size, ...)."""
+        return self.for_photo(content, styles, mask=mask, **settings).run(content)
+
+    def for_photo(self, content: Image.Image, styles: Sequence[Image.Image], *, mask: Image.Image | None = None, **settings) -> OnePass:
+        """The painter for this photo (and the frames of its clip): the mask at its size, the styles in
+        its colours with preserve_colors."""
         chosen = replace(AdaINConfig(), **settings)
         if mask is not None:  # the mask is drawn on the photo, so it takes the photo's size
             size = imageio.fit_longest_side(content.size, chosen.size) if chosen.size else content.size
             mask = imageio.resize(imageio.to_rgb(mask), size)
         colours = self._tensor(content, chosen.size) if chosen.preserve_colors else None
-        return self.styled(styles, chosen, mask=mask, colours_of=colours).run(content)
+        return self.styled(styles, chosen, mask=mask, colours_of=colours)
 
     def _tensor(self, img: Image.Image, longest: int | None) -> torch.Tensor:
         return fn.to_tensor(imageio.resize_longest(imageio.to_rgb(img), longest), self.device)

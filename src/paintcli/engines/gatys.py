@@ -15,6 +15,7 @@ sync) and returns a `Result`; Ctrl-C raises `Interrupted`, which carries the ima
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import time
@@ -100,6 +101,13 @@ class GatysStylizer:
         # 512 px (benchmarks/stylize.py --quality measures both)
         self.bf16 = self.config.precision == "bf16" and self.device.type == "cuda"
 
+    def with_config(self, config: GatysConfig) -> GatysStylizer:
+        """The same loaded network with other settings (they must need no deeper layer)."""
+        other = copy.copy(self)
+        other.config = config.validate()
+        other.bf16 = config.precision == "bf16" and self.device.type == "cuda"
+        return other
+
     def describe_schedule(self) -> str:
         """'256→512, 250+100 evaluations' (or one scale's '512 px, 500 evaluations')."""
         sides = [side for side, _ in self.config.schedule]
@@ -115,7 +123,12 @@ class GatysStylizer:
         *,
         on_event: Callable[[Step], None] | None = None,
         report_every: int | None = None,
+        init: torch.Tensor | None = None,
+        temporal: tuple[torch.Tensor, torch.Tensor, float] | None = None,
     ) -> Result:
+        """Stylise `content`. `init` (1, 3, H, W) in [0, 1] replaces the starting image of the first
+        scale; `temporal` (target, mask, weight) adds weight x mean(mask x (image - target)^2), on the
+        0-255 scale, to the content loss at the last scale (Gatys on video)."""
         cfg = self.config
         content_img = _as_image(content)
         style_imgs = [_as_image(s) for s in ([styles] if isinstance(styles, (Image.Image, str, os.PathLike)) else styles)]
@@ -135,7 +148,10 @@ class GatysStylizer:
         with devices.fast_math(self.device, autotune=False):
             for index, (size, evals) in enumerate(plan, start=1):
                 content_t = fn.to_tensor(imageio.resize(content_img, size), self.device)
+                if image is None and init is not None:
+                    image = fn.resize_tensor(init.to(self.device), size)
                 image = self._initial(image, content_t, style_imgs, size, generator)
+                last = temporal if index == len(plan) and temporal is not None else None
 
                 def report(i, scale_losses, current, index=index, size=size, evals=evals, content_t=content_t):
                     work.done(index, i)
@@ -144,7 +160,7 @@ class GatysStylizer:
                         on_event(Step(index, len(plan), size, i, evals, *scale_losses, preview, work.progress))
 
                 try:
-                    objective = Objective(self.net, cfg, content_t, style_imgs, blend, size, device=self.device, bf16=self.bf16)
+                    objective = Objective(self.net, cfg, content_t, style_imgs, blend, size, device=self.device, bf16=self.bf16, temporal=last)
                     outcome = optimise(objective, image, evals, report_every=every, on_report=report)
                 except ScaleInterrupted as stop:
                     raise Interrupted(self._finish(stop.image, content_t)) from None

@@ -34,8 +34,12 @@ class Objective:
     """The loss at one scale: content features and style Gram matrices computed once, then
     `losses(image)` -> (content, style, total variation), weighted."""
 
-    def __init__(self, net: torch.nn.Module, cfg: GatysConfig, content_t, style_imgs, blend, size, *, device, bf16: bool):
+    def __init__(self, net: torch.nn.Module, cfg: GatysConfig, content_t, style_imgs, blend, size, *, device, bf16: bool, temporal=None):
         self.net, self.cfg, self.device = net, cfg, device
+        self.temporal = None
+        if temporal is not None:  # (target, mask, weight) at this scale's size
+            target, mask, weight = temporal
+            self.temporal = (fn.resize_tensor(target, size), fn.resize_tensor(mask, size), weight)
         self.autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if bf16 else nullcontext
         if cfg.preserve_colors:  # luminance-only transfer: work on gray images, re-colour at the end
             content_t = fn.luminance(content_t)
@@ -75,7 +79,11 @@ class Objective:
         content = sum((F.mse_loss(feats[k], t) for k, t in self.content_targets.items()), zero)
         style = sum((self.layer_weights[k] * F.mse_loss(fn.gram(feats[k]), g) for k, g in self.gram_targets.items()), zero)
         tv = fn.tv_loss(image) * (TV_REFERENCE_PIXELS / image[0, 0].numel()) if self.cfg.tv_weight else zero
-        return content * self.content_weight, style * self.style_weight, tv * self.cfg.tv_weight
+        content = content * self.content_weight
+        if self.temporal is not None:  # Ruder et al.'s temporal term, counted with the content loss
+            target, mask, weight = self.temporal
+            content = content + weight * (mask * ((image - target) * PIXEL_SCALE) ** 2).mean()
+        return content, style * self.style_weight, tv * self.cfg.tv_weight
 
 
 class ScaleInterrupted(KeyboardInterrupt):

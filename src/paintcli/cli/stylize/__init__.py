@@ -12,7 +12,8 @@ from typing import Annotated
 import typer
 
 from paintcli.cli.common import (
-    DeviceOpt, DevicesOpt, JsonOpt, OutputOpt, OverwriteOpt, QuietOpt, SkipExistingOpt, boundary, launch_shards,
+    ClipSettings, CrfOpt, DeviceOpt, DevicesOpt, EndOpt, FramesOpt, JsonOpt, OutputOpt, OverwriteOpt, QuietOpt,
+    SkipExistingOpt, StartOpt, TemporalOpt, boundary, launch_shards,
 )  # fmt: skip
 from paintcli.cli.runner import Reporting, run
 from paintcli.cli.stylize import adain, fast, gatys, instant
@@ -66,6 +67,12 @@ def command(
     tile_overlap: Annotated[int, typer.Option(help="Overlap between tiles, blended so no seams show.", rich_help_panel=ONE_PASS)] = 64,
     work_size: Annotated[int | None, typer.Option(help="Run the network at this longest side and scale the result up to the output size: faster, softer.", show_default=False, rich_help_panel=ONE_PASS)] = None,
     compile_: Annotated[bool, typer.Option("--compile", help="Compile the network first (torch.compile): tens of seconds once, then about twice as fast; for folders and videos.", rich_help_panel=ONE_PASS)] = False,
+    # video
+    temporal: TemporalOpt = ClipSettings.temporal,
+    crf: CrfOpt = ClipSettings.crf,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    frames: FramesOpt = False,
     device: DeviceOpt = None,
     devices: DevicesOpt = 1,
     overwrite: OverwriteOpt = False,
@@ -92,6 +99,7 @@ def command(
       paint stylize photo.jpg -s starry.jpg -s scream.jpg --style-blend 0.7,0.3 -o out.png\n
       paint stylize photos/ -s wave.jpg -o painted/ --size 384 --preserve-colors\n
       paint stylize photo.jpg --method fast --model candy\n
+      paint stylize clip.mp4 --style starry --size 640 -o starry.mp4\n
       cat photo.jpg | paint stylize - --style starry:0.5,wave:0.5 -o - > mix.png
     """
     if list_styles:
@@ -127,10 +135,12 @@ def command(
             raise UsageError("--method gatys needs at least one --style image", "e.g. --style wave.jpg")
         else:
             cfg = gatys.config(size, style_blend, preserve_colors, **{k: o[k] for k in gatys.OPTIONS})
-    plan = plan_jobs(inputs, output, suffix="_stylized", overwrite=overwrite, skip_existing=skip_existing, shard=Shard.from_env())
+    frame_size = cfg.size if method == "gatys" else (size or 512) if method == "adain" else size
+    clip = ClipSettings(frame_size, temporal, crf, start, end, overwrite=overwrite).validate()
+    plan = plan_jobs(inputs, output, suffix="_stylized", overwrite=overwrite, skip_existing=skip_existing, shard=Shard.from_env(), frames=frames)
     if method == "gatys":
         build = gatys.painter(cfg, styles, plan, save_every, overwrite=overwrite, **common)
-    run(plan, build, Reporting(json=json_, quiet=quiet, label="stylizing", digits=1 if method == "gatys" else 2))
+    run(plan, build, Reporting(json=json_, quiet=quiet, label="stylizing", digits=1 if method == "gatys" else 2), clip)
 
 
 def _refuse_other_methods_options(ctx: typer.Context, method: str) -> None:

@@ -61,6 +61,11 @@ class _PerPhoto:
         self.stylizer, self.styles, self.settings, self.mask = stylizer, styles, asdict(settings), mask
         self.device = devices.describe(stylizer.device)
 
+    def frame_painter(self, clip):
+        from paintcli.engines.video import from_first_frame
+
+        return from_first_frame(lambda first: self.stylizer.for_photo(first, self.styles, mask=self.mask, **self.settings))
+
     def paint(self, images, jobs) -> list[Painted]:
         result = self.stylizer.run(images[0], self.styles, mask=self.mask, **self.settings)
         return [Painted(result.image, result.seconds, {"method": "adain", "alpha": self.settings["alpha"], **result.report()})]

@@ -87,6 +87,11 @@ class _GatysPainter:
         stops = "each scale stops early when done, --tol 0 runs them all" if cfg.tol else "every evaluation runs (--tol 0)"
         self.announcement = f"gatys: {self.stylizer.describe_schedule()} ({stops})"
 
+    def frame_painter(self, clip):
+        from paintcli.engines.video import gatys_frames
+
+        return gatys_frames(self.stylizer, self.styles, clip.temporal)
+
     def paint(self, images, jobs) -> list[Painted]:
         snaps = self.snapshots[jobs[0]]
         started = time.perf_counter()
@@ -127,6 +132,8 @@ def _snapshot_paths(job: Job, cfg: GatysConfig, every: int) -> dict[tuple[int, i
         return {}
     if job.output is None:
         raise UsageError("--save-every needs an output file, not standard output", "give -o FILE")
+    if job.clip:
+        raise UsageError(f"--save-every saves the steps of one picture, and {job.label} is a video clip", "leave --save-every out for video")
     return {
         (scale, i): numbered(job.output, f"s{scale}_{i:04d}")
         for scale, (_, evaluations) in enumerate(cfg.schedule, start=1)

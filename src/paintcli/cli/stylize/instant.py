@@ -90,6 +90,11 @@ class _TowardEachPhoto:
         self.stylizer, self.vector, self.strength, self.config = stylizer, vector, strength, config
         self.device = devices.describe(stylizer.device)
 
+    def frame_painter(self, clip):
+        from paintcli.engines.video import from_first_frame
+
+        return from_first_frame(lambda first: self.stylizer.painter(self.stylizer.toward_photo(self.vector, first, self.strength), self.config))
+
     def paint(self, images, jobs) -> list[Painted]:
         vector = self.stylizer.toward_photo(self.vector, images[0], self.strength)
         result = self.stylizer.painter(vector, self.config).run(images[0])

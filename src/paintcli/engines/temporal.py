@@ -1,0 +1,117 @@
+"""Steadiness from frame to frame: the previous output follows the motion of the input.
+
+A one-pass network answers small changes between frames with different brush strokes, so a clip
+painted frame by frame flickers. Here each new frame's painting is blended with the previous output
+warped to the new frame along the optical flow between the *input* frames (OpenCV's DIS flow), except
+where the flow cannot be trusted: pixels that are occluded or disoccluded (the forward and backward
+flows disagree: Sundaram, Brox and Keutzer 2010, as Ruder, Dosovitskiy and Brox 2016 use it) and
+pixels whose source lies outside the frame. Following the motion keeps strokes on the objects they
+paint instead of ghosting, as a plain average of outputs would.
+
+`warping_error` is the steadiness measure of the benchmark and the tests: the masked mean absolute
+difference between each output frame and the previous one warped to it, with flow from a different
+method (Farneback) than the one used for blending, so that the measure does not grade itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+def _gray(rgb: np.ndarray) -> np.ndarray:
+    import cv2
+
+    return cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
+
+
+class Flow:
+    """Dense optical flow between two RGB frames: `flow(a, b)[y, x]` is where pixel (x, y) of `a` is in `b`."""
+
+    def __init__(self, method: str = "dis"):
+        import cv2
+
+        self.method = method
+        self.dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM) if method == "dis" else None
+
+    def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        import cv2
+
+        ga, gb = _gray(a), _gray(b)
+        if self.dis is not None:
+            return self.dis.calc(ga, gb, None)
+        return cv2.calcOpticalFlowFarneback(ga, gb, None, 0.5, 4, 21, 5, 7, 1.5, 0)
+
+
+def warp(image: torch.Tensor, flow: np.ndarray) -> torch.Tensor:
+    """`image` (N, C, H, W) sampled at each pixel plus `flow` (H, W, 2): the picture moved along the flow."""
+    h, w = flow.shape[:2]
+    f = torch.from_numpy(flow).to(image.device, torch.float32)
+    ys, xs = torch.meshgrid(torch.arange(h, device=image.device), torch.arange(w, device=image.device), indexing="ij")
+    grid = torch.stack([(xs + f[..., 0]) / max(w - 1, 1) * 2 - 1, (ys + f[..., 1]) / max(h - 1, 1) * 2 - 1], dim=-1)
+    return F.grid_sample(image, grid[None].expand(image.shape[0], -1, -1, -1), mode="bilinear", padding_mode="border", align_corners=True)
+
+
+def trusted(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:
+    """(H, W) float mask, 1 where the backward flow (current -> previous) can be followed: its target
+    is inside the frame and the forward flow brings it back (forward-backward consistency)."""
+    h, w = backward.shape[:2]
+    b = torch.from_numpy(backward).permute(2, 0, 1)[None]
+    f_back = warp(torch.from_numpy(forward).permute(2, 0, 1)[None], backward)  # forward flow at the backward target
+    round_trip = ((b + f_back) ** 2).sum(1)[0]
+    magnitude = (b**2).sum(1)[0] + (f_back**2).sum(1)[0]
+    consistent = round_trip <= 0.01 * magnitude + 0.5
+    ys, xs = np.mgrid[0:h, 0:w]
+    inside = (xs + backward[..., 0] >= 0) & (xs + backward[..., 0] <= w - 1) & (ys + backward[..., 1] >= 0) & (ys + backward[..., 1] <= h - 1)
+    return (consistent.numpy() & inside).astype(np.float32)
+
+
+class Steadier:
+    """Blends each painted frame with the previous output warped along the input's motion.
+
+    `strength` 0 leaves every frame as painted; 1 keeps the warped previous output wherever it can
+    be trusted (a new stroke appears only where the previous frame gives none)."""
+
+    def __init__(self, strength: float, flow: Flow | None = None):
+        self.strength, self.flow = strength, flow or Flow()
+        self.previous: tuple[np.ndarray, torch.Tensor] | None = None  # (input frame, output)
+
+    def __call__(self, frame: np.ndarray, painted: torch.Tensor) -> torch.Tensor:
+        """`frame` (H, W, 3) uint8 input at the output's size; `painted` its (1, 3, H, W) painting."""
+        out = painted
+        if self.previous is not None and self.strength > 0:
+            last_frame, last_out = self.previous
+            backward, forward = self.flow(frame, last_frame), self.flow(last_frame, frame)
+            mask = torch.from_numpy(trusted(backward, forward)).to(painted.device)[None, None]
+            out = painted + self.strength * mask * (warp(last_out, backward) - painted)
+        self.previous = (frame, out)
+        return out
+
+    def motion(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, torch.Tensor] | None:
+        """(backward flow, trusted mask, warped previous output) for the frame about to be painted, or
+        None for the first frame (Gatys on video uses these for its initial image and temporal loss)."""
+        if self.previous is None:
+            return None
+        last_frame, last_out = self.previous
+        backward, forward = self.flow(frame, last_frame), self.flow(last_frame, frame)
+        return backward, trusted(backward, forward), warp(last_out, backward)
+
+    def remember(self, frame: np.ndarray, out: torch.Tensor) -> None:
+        self.previous = (frame, out)
+
+
+def warping_error(inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray], method: str = "farneback") -> float:
+    """Mean over consecutive frames of the masked mean absolute difference (0..1) between output t+1
+    and output t warped to it by the flow between input t+1 and input t."""
+    flow, errors = Flow(method), []
+    for (a_in, b_in), (a_out, b_out) in zip(zip(inputs, inputs[1:]), zip(outputs, outputs[1:])):
+        backward, forward = flow(b_in, a_in), flow(a_in, b_in)
+        mask = torch.from_numpy(trusted(backward, forward))
+        previous = torch.from_numpy(np.array(a_out)).permute(2, 0, 1)[None].float() / 255
+        current = torch.from_numpy(np.array(b_out)).permute(2, 0, 1)[None].float() / 255
+        diff = (current - warp(previous, backward)).abs().mean(1)[0]
+        errors.append(float((diff * mask).sum() / mask.sum().clamp_min(1)))
+    return float(np.mean(errors)) if errors else 0.0

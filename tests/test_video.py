@@ -1,0 +1,266 @@
+"""Video: clips in and out (frame count, rate, audio, cuts, odd sizes, GIFs, folders of frames), steadiness
+from frame to frame, Gatys on clips, translation of clips, and the errors of bad clips."""
+
+from __future__ import annotations
+
+import json
+import sys
+from fractions import Fraction
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from paintcli.cli import app
+from paintcli.config import ClipSettings
+from paintcli.engines.temporal import Steadier, warping_error
+from paintcli.engines.video import paint_clip
+from paintcli.paths import Shard, plan_jobs
+
+av = pytest.importorskip("av")  # the video extra; the test extra installs it, so CI runs these
+np = pytest.importorskip("numpy")
+pytest.importorskip("cv2")
+
+runner = CliRunner()
+FPS = 12
+
+
+def moving_frames(count: int = 12, size: tuple[int, int] = (64, 48), step: int = 2) -> list[np.ndarray]:
+    """A smooth random landscape sliding `step` pixels per frame to the left: motion that optical
+    flow can follow, with texture that a style network answers differently frame to frame."""
+    w, h = size
+    rng = np.random.default_rng(0)
+    coarse = torch.from_numpy(rng.random((1, 3, h // 6, (w + step * count) // 6)).astype(np.float32))
+    wide = torch.nn.functional.interpolate(coarse, size=(h, w + step * count), mode="bicubic", align_corners=False)
+    wide = (wide.clamp(0, 1)[0].permute(1, 2, 0).numpy() * 255).astype(np.uint8)
+    return [np.ascontiguousarray(wide[:, i * step : i * step + w]) for i in range(count)]
+
+
+def write_clip(path, frames: list[np.ndarray], *, fps: int = FPS, audio: bool = True) -> None:
+    """An H.264 clip (and one second of 440 Hz AAC per second of video) written with PyAV."""
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=fps)
+        video.width, video.height, video.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
+        sound = out.add_stream("aac", rate=44100) if audio else None
+        for i, rgb in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame.pts = i
+            for packet in video.encode(frame):
+                out.mux(packet)
+        if sound is not None:
+            samples = round(len(frames) / fps * 44100)
+            for start in range(0, samples, 1024):
+                t = np.arange(start, start + 1024) / 44100
+                chunk = av.AudioFrame.from_ndarray((0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None], format="fltp", layout="mono")
+                chunk.sample_rate, chunk.pts = 44100, start
+                for packet in sound.encode(chunk):
+                    out.mux(packet)
+            for packet in sound.encode():
+                out.mux(packet)
+        for packet in video.encode():
+            out.mux(packet)
+
+
+def read_clip(path) -> tuple[list[np.ndarray], dict]:
+    with av.open(str(path)) as clip:
+        stream = clip.streams.video[0]
+        frames = [f.to_ndarray(format="rgb24") for f in clip.decode(stream)]
+        audio = clip.streams.audio[0] if clip.streams.audio else None
+        info = {
+            "rate": stream.average_rate, "codec": stream.codec_context.name, "pix_fmt": stream.codec_context.pix_fmt,
+            "size": (stream.width, stream.height), "audio": audio.codec_context.name if audio else None,
+        }  # fmt: skip
+    if audio is not None:
+        with av.open(str(path)) as clip:
+            packets = [p for p in clip.demux(audio=0) if p.pts is not None]
+            info["audio_seconds"] = float((packets[-1].pts + packets[-1].duration - packets[0].pts) * packets[0].time_base)
+    return frames, info
+
+
+@pytest.fixture
+def clip(tmp_path):
+    path = tmp_path / "clip.mp4"
+    write_clip(path, moving_frames())
+    return path
+
+
+def paint(*args: str):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_stylized_clip_keeps_frames_rate_and_audio(clip, tmp_path):
+    result = paint("stylize", clip, "--style", "starry", "--json")
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    out = tmp_path / "clip_stylized.mp4"
+    assert record["output"] == str(out) and record["frames"] == 12 and record["fps"] == FPS
+    frames, info = read_clip(out)
+    assert len(frames) == 12 and info["rate"] == FPS and info["size"] == (64, 48)
+    assert (info["codec"], info["pix_fmt"]) == ("h264", "yuv420p")
+    assert info["audio"] == "aac" and info["audio_seconds"] == pytest.approx(1.0, abs=0.05)
+    assert not list(tmp_path.glob("*.tmp*")) and not list(tmp_path.glob(".*"))
+
+
+def test_consistent_output_is_steadier_than_frame_by_frame(clip, tmp_path):
+    inputs, _ = read_clip(clip)
+    errors = {}
+    for temporal in ("0", "0.7"):
+        out = tmp_path / f"t{temporal}.mp4"
+        result = paint("stylize", clip, "--style", "starry", "--temporal", temporal, "-o", out)
+        assert result.exit_code == 0, result.output
+        errors[temporal] = warping_error(inputs, read_clip(out)[0])
+    steady_input = warping_error(inputs, inputs)
+    assert steady_input < errors["0.7"] < 0.8 * errors["0"], errors
+
+
+def test_cut_odd_size_other_containers_and_gif(clip, tmp_path):
+    result = paint("stylize", clip, "--style", "3", "--size", "47", "--start", "0.25", "--end", "0.75", "-o", tmp_path / "cut.mkv")
+    assert result.exit_code == 0, result.output
+    frames, info = read_clip(tmp_path / "cut.mkv")
+    assert len(frames) == 6 and info["size"] == (46, 34)  # 47x35 made even for yuv420p
+    assert info["audio_seconds"] == pytest.approx(0.5, abs=0.05)
+    gif = tmp_path / "moving.gif"
+    assert paint("stylize", clip, "--style", "3", "-o", gif).exit_code == 0
+    from PIL import Image
+
+    with Image.open(gif) as img:
+        assert img.n_frames == 12
+    result = paint("stylize", gif, "--style", "3", "--json")  # an animated GIF in: an mp4 out
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["output"].endswith("moving_stylized.mp4")
+    assert len(read_clip(tmp_path / "moving_stylized.mp4")[0]) == 12
+
+
+def test_folder_of_frames_in_and_out(tmp_path):
+    from PIL import Image
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i, rgb in enumerate(moving_frames(6)):
+        Image.fromarray(rgb).save(folder / f"{i:04d}.jpg")
+    result = paint("stylize", folder, "--frames", "--style", "starry", "-o", tmp_path / "painted")
+    assert result.exit_code == 0, result.output
+    written = sorted(p.name for p in (tmp_path / "painted").iterdir())
+    assert written == [f"{i:04d}.png" for i in range(6)]
+    again = paint("stylize", folder, "--frames", "--style", "starry", "-o", tmp_path / "painted")
+    assert again.exit_code == 2 and "--overwrite" in again.output
+
+
+def test_translate_clip_with_a_zoo_layout_generator(clip, tmp_path):
+    from tests.test_translate import official_resnet_file
+
+    official_resnet_file(tmp_path / "latest_net_G.pth")
+    result = paint("translate", clip, "--model", tmp_path / "latest_net_G.pth", "--size", "32", "-o", tmp_path / "zebra.mp4")
+    assert result.exit_code == 0, result.output
+    frames, info = read_clip(tmp_path / "zebra.mp4")
+    assert len(frames) == 12 and info["size"] == (32, 24) and info["audio"] == "aac"
+
+
+def test_gatys_on_a_clip_starts_each_frame_from_the_last(clip, tmp_path, images):
+    _, style = images
+    out = tmp_path / "gatys.mp4"
+    result = paint("stylize", clip, "--method", "gatys", "--style", style, "--size", "32", "-n", "8", "--end", "0.25", "-o", out, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["frames"] == 3
+    assert len(read_clip(out)[0]) == 3
+
+
+@pytest.mark.parametrize(
+    ("make", "extra", "expected"),
+    [
+        (lambda p: p.write_bytes(b"not a video at all"), [], "cannot be decoded"),
+        (lambda p: write_clip(p, moving_frames(4)), ["--start", "5"], "holds no frames"),
+        (lambda p: write_clip(p, moving_frames(4)), ["--end", "0"], "leave nothing to paint"),
+        (lambda p: write_clip(p, moving_frames(4)), ["--temporal", "2"], "--temporal"),
+        (lambda p: write_clip(p, moving_frames(4)), ["-o", "-"], "standard output"),
+        (lambda p: write_clip(p, moving_frames(4)), ["-o", "out.webm"], "unknown video type"),
+    ],
+)
+def test_bad_clips_and_options_exit_2_and_leave_nothing(tmp_path, monkeypatch, make, extra, expected):
+    monkeypatch.chdir(tmp_path)
+    make(tmp_path / "in.mp4")
+    before = set(tmp_path.iterdir())
+    result = paint("stylize", "in.mp4", "--style", "starry", *extra)
+    assert result.exit_code == 2, result.output
+    assert expected in result.output and "Traceback" not in result.output
+    assert set(tmp_path.iterdir()) == before
+
+
+def test_a_clip_without_video_is_refused(tmp_path):
+    path = tmp_path / "sound.mp4"
+    with av.open(str(path), "w") as out:
+        sound = out.add_stream("aac", rate=44100)
+        chunk = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+        chunk.sample_rate, chunk.pts = 44100, 0
+        for packet in [*sound.encode(chunk), *sound.encode()]:
+            out.mux(packet)
+    result = paint("stylize", path, "--style", "starry")
+    assert result.exit_code == 2 and "no video stream" in result.output
+
+
+def test_dream_says_it_paints_pictures_only(clip):
+    result = paint("dream", clip)
+    assert result.exit_code == 2 and "not video clips" in result.output
+
+
+def test_missing_extra_names_it(clip, monkeypatch):
+    monkeypatch.setitem(sys.modules, "av", None)  # import av now fails, as without the extra
+    result = paint("stylize", clip, "--style", "starry")
+    assert result.exit_code == 2 and 'pip install "paintcli[video]"' in result.output
+
+
+def test_interrupted_clip_leaves_no_file(clip, tmp_path):
+    calls = []
+
+    def paint_frame(picture, steadier):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return torch.rand(1, 3, picture.height, picture.width)
+
+    with pytest.raises(KeyboardInterrupt):
+        paint_clip(clip, tmp_path / "out.mp4", paint_frame, ClipSettings())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]
+
+
+def test_steadier_follows_motion_instead_of_ghosting():
+    """Strength 1 on a sliding picture: the previous output, moved by the flow, lands on the new one."""
+    frames = moving_frames(2, size=(64, 48), step=3)
+    painted = [torch.from_numpy(f).permute(2, 0, 1)[None].float() / 255 for f in frames]
+    steadier = Steadier(1.0)
+    steadier(frames[0], painted[0])
+    out = steadier(frames[1], painted[1])
+    inner = (slice(None), slice(None), slice(4, -4), slice(4, -8))  # away from the edge that came into view
+    moved = (out - painted[1])[inner].abs().mean()
+    unmoved = (painted[0] - painted[1])[inner].abs().mean()
+    assert moved < 0.2 * unmoved
+
+
+def test_folders_of_clips_are_shared_out_one_clip_per_process(tmp_path):
+    for name in ("a.mp4", "b.mp4", "c.mp4"):
+        write_clip(tmp_path / name, moving_frames(2), audio=False)
+    shares = [plan_jobs([tmp_path], tmp_path / "out", suffix="_x", shard=Shard(rank, 2)).jobs for rank in (0, 1)]
+    assert [[j.source.name for j in jobs] for jobs in shares] == [["a.mp4", "c.mp4"], ["b.mp4"]]
+    assert all(j.output.suffix == ".mp4" and j.clip for jobs in shares for j in jobs)
+
+
+def test_times_are_kept_for_a_variable_rate_clip(tmp_path):
+    """Frames keep their own times: a clip with a gap stays as long as it was."""
+    path = tmp_path / "vfr.mkv"
+    frames = moving_frames(6)
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=FPS)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.time_base = Fraction(1, 1000)
+        for t, rgb in zip([0, 83, 167, 500, 583, 667], frames):
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame.pts, frame.time_base = t, Fraction(1, 1000)
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    out_path = tmp_path / "vfr_out.mkv"
+    assert paint("stylize", path, "--style", "starry", "-o", out_path).exit_code == 0
+    with av.open(str(out_path)) as clip:
+        times = [float(f.pts * f.time_base) for f in clip.decode(video=0)]
+    assert times == pytest.approx([0, 0.083, 0.167, 0.5, 0.583, 0.667], abs=0.002)
