@@ -442,3 +442,47 @@ def test_resume_is_exact_with_compile_and_bf16(unaligned, tmp_path, monkeypatch)
     for name in ("G_A", "G_B", "D_A", "D_B"):
         assert_same_weights(weights(tmp_path / "straight", name), weights(tmp_path / "stopped", name))
     assert set(weights(tmp_path / "straight", "G_A")) == set(ResnetGenerator(3, 3, 6, ngf=4).state_dict())
+
+
+def test_tensorboard_events_and_losses_png(aligned, tmp_path, monkeypatch):
+    """A short pix2pix run with --tensorboard: the events hold every loss, lr, speed and the samples;
+    losses.png is a picture. Resuming drops the events after the checkpoint (no fold in the curves)."""
+    pytest.importorskip("tensorboard")
+    pytest.importorskip("matplotlib")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    monkeypatch.chdir(tmp_path)
+    args = ["train", "pix2pix", "--data", str(aligned), "--netG", "unet128", "--load-size", "160", "--crop-size", "128",
+            "--ngf", "4", "--ndf", "4", "--epochs", "1", "--epochs-decay", "1", "--tensorboard", "--out", "run"]  # fmt: skip
+    result = runner.invoke(app, [*args, "--max-steps", "4"])
+    assert result.exit_code == 0, result.output
+    assert "tensorboard --logdir" in result.stderr
+    events = EventAccumulator("run/tensorboard", size_guidance={"scalars": 0, "images": 0})
+    events.Reload()
+    tags = events.Tags()
+    assert set(tags["scalars"]) == {"loss/G_GAN", "loss/G_L1", "loss/D", "lr", "images_per_second"}
+    assert [e.step for e in events.Scalars("loss/G_L1")] == [1, 2, 3, 4]
+    assert tags["images"] == ["samples"]  # the end of epoch 1 (3 pictures, batch 1: after step 3)
+    with Image.open("run/losses.png") as plot:
+        assert plot.format == "PNG" and plot.size[0] >= 400 and plot.size[1] >= 200
+        plot.load()
+    shown = json.loads(Path("run/metrics.jsonl").read_text().splitlines()[-1])
+    assert shown["step"] == 4
+
+
+def test_tensorboard_missing_is_a_one_line_error(aligned, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setitem(sys.modules, "tensorboard", None)
+    result = runner.invoke(app, ["train", "pix2pix", "--data", str(aligned), "--tensorboard", "--max-steps", "1"])
+    assert result.exit_code == 2 and 'pip install "paintcli[tensorboard]"' in result.stderr
+    assert not Path("runs").exists()
+
+
+def test_without_matplotlib_the_plot_is_skipped_with_one_line(aligned, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    result = runner.invoke(app, ["train", "pix2pix", "--data", str(aligned), "--netG", "unet128", "--load-size", "160",
+                                 "--crop-size", "128", "--ngf", "4", "--ndf", "4", "--max-steps", "2", "--out", "run"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("matplotlib is missing") == 1 and 'paintcli[plots]' in result.stderr
+    assert Path("run/latest_net_G.pth").is_file() and not Path("run/losses.png").exists()

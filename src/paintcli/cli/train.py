@@ -59,6 +59,7 @@ def _train(
         if (run_dir / "checkpoints").exists():
             raise UsageError(f"the run folder {run_dir} already holds a run", f"continue it with --resume {run_dir}, or choose --out")
     main = os.environ.get("RANK", "0") == "0"
+    _announce_watching(cfg, run_dir, quiet or not main)
     stop = threading.Event()
     with _graceful_stop(stop, quiet or not main), console.TrainBar(quiet=quiet or not main) as bar:
         result = train(cfg, run_dir, device=device, resume=resume is not None, on_step=bar.update, stop=stop,
@@ -69,6 +70,15 @@ def _train(
         console.info(f"{result.steps} steps, {result.epochs_done} epochs done; run folder {run_dir}", quiet)
     if stop.is_set():
         raise typer.Exit(130)
+
+
+def _announce_watching(cfg: TrainSettings, run_dir: Path, quiet: bool) -> None:
+    from paintcli.training.watch import PLOTS_EXTRA, can_plot
+
+    if cfg.tensorboard:
+        console.info(console.escape(f"TensorBoard: tensorboard --logdir {run_dir.parent}"), quiet)
+    if not can_plot():
+        console.info(console.escape(f"losses.png will not be drawn: matplotlib is missing ({PLOTS_EXTRA})"), quiet)
 
 
 def _resumed_config(run_dir: Path, recipe: str, given: dict) -> TrainSettings:

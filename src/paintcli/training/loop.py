@@ -26,9 +26,10 @@ from paintcli.training import distributed
 from paintcli.training.data import EpochSampler, PairDataset, resolve_source
 from paintcli.training.distributed import unwrap
 from paintcli.training.recipes import CycleGAN, Pix2Pix, Recipe
-from paintcli.training.run_folder import RunFolder, TrainingError
+from paintcli.training.run_folder import RunFolder, TrainingError, sample_grid
 from paintcli.training.settings import TrainSettings
 from paintcli.training.style_recipes import AdaINTrainer, FastStyle
+from paintcli.training.watch import TensorBoardLog, plot_losses
 
 RECIPES = {"cyclegan": CycleGAN, "pix2pix": Pix2Pix, "fast-style": FastStyle, "adain": AdaINTrainer}
 LOG_EVERY = {"cpu": 1}  # steps between reads of the losses, by device type; others: DEFAULT_LOG_EVERY
@@ -116,10 +117,19 @@ class _Run:
         self.log_every = LOG_EVERY.get(device.type, DEFAULT_LOG_EVERY)
         self.pending: list[_Pending] = []
         self.window_start = time.perf_counter()
+        watched = cfg.tensorboard and world.main
+        self.board = TensorBoardLog(folder.path, resumed_at=self.step if resume else None) if watched else None
 
     # --- the loop --------------------------------------------------------------------------------------------
 
     def go(self) -> TrainResult:
+        try:
+            return self._go()
+        finally:
+            if self.board is not None:
+                self.board.close()
+
+    def _go(self) -> TrainResult:
         cfg = self.cfg
         if self.world.main:
             self.folder.write_settings(self._settings())
@@ -161,8 +171,11 @@ class _Run:
         self._save(numbered=self.epoch % self.cfg.save_every == 0 or self.epoch == self.cfg.total_epochs)
         if self.world.main:
             forked = [self.device.index or 0] if self.device.type == "cuda" else []
-            with torch.random.fork_rng(devices=forked):  # samples must not change the training's random stream
-                self.folder.write_samples(self.epoch, self.recipe.samples(self.sample_batch))
+            with torch.random.fork_rng(devices=forked), torch.no_grad():  # samples must not change the training's random stream
+                grid = sample_grid(self.recipe.samples(self.sample_batch))
+            self.folder.write_samples(self.epoch, grid)
+            if self.board is not None:
+                self.board.samples(grid, self.step)
 
     def _stop_requested(self) -> bool:
         """A Ctrl-C asks every process to stop at the same step: checked at every step by one process,
@@ -196,6 +209,8 @@ class _Run:
             if self.on_step is not None:
                 self.on_step(TrainStep(p.epoch, self.cfg.total_epochs, p.step, self.total_steps, losses, p.lr, rate))
         self.folder.append_metrics(records)
+        if self.board is not None:
+            self.board.scalars(records)
 
     def _diverged(self, at: _Pending, losses: dict[str, float]) -> None:
         bad = ", ".join(f"{k}={v}" for k, v in losses.items() if not math.isfinite(v))
@@ -212,6 +227,7 @@ class _Run:
         if self.world.main:
             nets = {k: unwrap(v) for k, v in self.recipe.nets.items()}
             self.folder.save(self._state(), nets, self.epoch, numbered=numbered)
+            plot_losses(self.folder.metrics, self.folder.path / "losses.png")
         distributed.barrier(self.world)
 
     def _state(self) -> dict:

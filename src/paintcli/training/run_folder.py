@@ -2,6 +2,8 @@
 
     settings.json           the resolved settings (and how it ran)
     metrics.jsonl           one line per step: step, epoch, every loss, learning rate, images per second
+    losses.png              the loss curves, redrawn at every save (with matplotlib: the plots extra)
+    tensorboard/            with --tensorboard: the same scalars and each epoch's samples (watch.py)
     samples/epoch_NNN.png   a grid each epoch (CycleGAN: input, translation, reconstruction; pix2pix:
                             input, output, target)
     checkpoints/latest.pt   everything needed to continue exactly: networks, optimisers, schedulers,
@@ -18,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from paintcli import __version__, checkpoints, functional as fn
+from paintcli import __version__, checkpoints, functional as fn, imageio
 from paintcli.atomic import write_bytes
 from paintcli.errors import PaintError
 
@@ -39,17 +41,18 @@ class RunFolder:
         write_bytes(self.path / "settings.json", (json.dumps({**settings, "paintcli": __version__}, indent=2) + "\n").encode())
 
     def append_metrics(self, records: list[dict]) -> None:
-        with open(self.path / "metrics.jsonl", "a") as f:
+        with open(self.metrics, "a") as f:
             f.writelines(json.dumps(record) + "\n" for record in records)
 
-    def write_samples(self, epoch: int, rows: list[torch.Tensor]) -> Path:
-        """The sample grid of one epoch: `rows` of images in [-1, 1], one row per tensor, batch across."""
-        grid = torch.cat([torch.cat(list(row), dim=2) for row in rows], dim=1)
+    @property
+    def metrics(self) -> Path:
+        return self.path / "metrics.jsonl"
+
+    def write_samples(self, epoch: int, grid: torch.Tensor) -> Path:
+        """The sample grid of one epoch, (3, H, W) in [0, 1] (see sample_grid)."""
         folder = self.path / "samples"
         folder.mkdir(exist_ok=True)
-        path = folder / f"epoch_{epoch:03d}.png"
-        fn.to_pil(((grid + 1) / 2)[None].float()).save(path)
-        return path
+        return imageio.save_image(fn.to_pil(grid[None].float()), folder / f"epoch_{epoch:03d}.png")
 
     def save(self, state: dict, nets: dict[str, torch.nn.Module], epoch: int, *, numbered: bool) -> None:
         """The checkpoint for resuming, and every network alone in the official layout (bare state dicts)."""
@@ -76,3 +79,9 @@ class RunFolder:
 
     def last_good(self) -> str:
         return f"the last good checkpoint is {self.latest}" if self.latest.exists() else "no checkpoint was written yet"
+
+
+def sample_grid(rows: list[torch.Tensor]) -> torch.Tensor:
+    """`rows` of images in [-1, 1] (one row per tensor, its batch across) as one (3, H, W) picture in [0, 1]."""
+    grid = torch.cat([torch.cat(list(row), dim=2) for row in rows], dim=1)
+    return ((grid + 1) / 2).clamp(0, 1)

@@ -60,6 +60,9 @@ class TrainSettings:
     precision: str = option("auto", "auto (float32, TF32 on CUDA: measured faster than bf16 at batch 1 on an H100), fp32, or bf16 (autocast for the networks, GAN losses in float32).")
     compile: bool = option(False, "torch.compile the networks: a minute more at the start, then faster steps on a GPU.",
                            flag="--compile/--no-compile", resumable=True)
+    tensorboard: bool = option(False, "Also write TensorBoard events to <run>/tensorboard: every loss, lr, img/s and the "
+                               "samples of each epoch (tensorboard --logdir runs; needs paintcli[tensorboard]).",
+                               flag="--tensorboard/--no-tensorboard", resumable=True)
 
     @property
     def total_epochs(self) -> int:
@@ -84,6 +87,10 @@ class TrainSettings:
 
     def validate(self) -> TrainSettings:
         """Raise a UsageError for the first setting that cannot work; return self otherwise."""
+        if self.tensorboard:
+            from paintcli.training.watch import require_tensorboard
+
+            require_tensorboard()
         if self.precision not in PRECISIONS:
             raise UsageError(f"unknown --precision {self.precision!r}", f"use one of: {', '.join(PRECISIONS)}")
         if self.crop_size > self.load_size:
