@@ -486,3 +486,9 @@ def test_without_matplotlib_the_plot_is_skipped_with_one_line(aligned, tmp_path,
     assert result.exit_code == 0, result.output
     assert result.stderr.count("matplotlib is missing") == 1 and 'paintcli[plots]' in result.stderr
     assert Path("run/latest_net_G.pth").is_file() and not Path("run/losses.png").exists()
+
+
+@pytest.mark.parametrize("recipe", ["cyclegan", "pix2pix", "fast-style", "adain"])
+def test_train_help_shows_how_to_watch(recipe):
+    shown = runner.invoke(app, ["train", recipe, "--help"], env={"COLUMNS": "200"}).output
+    assert "--tensorboard" in shown and "losses.png" in shown and "paintcli[plots]" in shown

@@ -157,8 +157,7 @@ def _param(name, annotation, default, info) -> inspect.Parameter:
 _DOCS = {
     "cyclegan": """Train CycleGAN (Zhu et al. 2017) on unpaired images.
 
-    Two ResNet generators and two 70x70 PatchGAN discriminators, LSGAN loss, cycle and identity losses,
-    an image pool of 50, Adam 2e-4 for 100 epochs then 100 of linear decay: the published recipe.
+    Two ResNet generators and two 70x70 PatchGAN discriminators, LSGAN loss, cycle and identity losses, an image pool of 50, Adam 2e-4 for 100 epochs then 100 of linear decay: the published recipe.
 
     Examples:\n
       paint train cyclegan monet2photo\n
@@ -168,8 +167,7 @@ _DOCS = {
     """,
     "pix2pix": """Train pix2pix (Isola et al. 2017) on paired images.
 
-    A U-Net 256 generator with dropout, a conditional PatchGAN on (input, output), vanilla GAN loss plus
-    100 x L1, Adam 2e-4 for 100 epochs then 100 of linear decay: the published recipe.
+    A U-Net 256 generator with dropout, a conditional PatchGAN on (input, output), vanilla GAN loss plus 100 x L1, Adam 2e-4 for 100 epochs then 100 of linear decay: the published recipe.
 
     Examples:\n
       paint train pix2pix facades --direction BtoA\n
@@ -194,5 +192,10 @@ _DOCS = {
     """,
 }
 
+_WATCHING = """
+    Watching: the run folder gets metrics.jsonl (every step), samples/ (each epoch) and losses.png (the curves, redrawn at every save; needs paintcli\\[plots]); --tensorboard also writes TensorBoard events (tensorboard --logdir runs; needs paintcli\\[tensorboard]).
+    """
+
 for _recipe in RECIPES:
+    _DOCS[_recipe] = _DOCS[_recipe].rstrip() + "\n" + _WATCHING
     app.command(_recipe, no_args_is_help=True)(_command(_recipe))
