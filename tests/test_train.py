@@ -446,7 +446,7 @@ def test_resume_is_exact_with_compile_and_bf16(unaligned, tmp_path, monkeypatch)
 
 def test_tensorboard_events_and_losses_png(aligned, tmp_path, monkeypatch):
     """A short pix2pix run with --tensorboard: the events hold every loss, lr, speed and the samples;
-    losses.png is a picture. Resuming drops the events after the checkpoint (no fold in the curves)."""
+    losses.png is a picture."""
     pytest.importorskip("tensorboard")
     pytest.importorskip("matplotlib")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
