@@ -82,11 +82,11 @@ class Steadier:
     def __call__(self, frame: np.ndarray, painted: torch.Tensor) -> torch.Tensor:
         """`frame` (H, W, 3) uint8 input at the output's size; `painted` its (1, 3, H, W) painting."""
         out = painted
-        if self.previous is not None and self.strength > 0:
-            last_frame, last_out = self.previous
-            backward, forward = self.flow(frame, last_frame), self.flow(last_frame, frame)
-            mask = torch.from_numpy(trusted(backward, forward)).to(painted.device)[None, None]
-            out = painted + self.strength * mask * (warp(last_out, backward) - painted)
+        moved = self.motion(frame) if self.strength > 0 else None
+        if moved is not None:
+            _, mask, warped = moved
+            trust = torch.from_numpy(mask).to(painted.device)[None, None]
+            out = painted + self.strength * trust * (warped - painted)
         self.previous = (frame, out)
         return out
 
