@@ -26,6 +26,7 @@ import torch
 from PIL import Image
 from torch.utils.flop_counter import FlopCounterMode
 
+from paintcli.memory import keep_freed_memory
 from paintcli.config import OnePassConfig
 from paintcli.engines.instant import ArbitraryStylizer, BuiltinStylizer, parse_styles
 
@@ -98,6 +99,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--compile", action="store_true", help="also time paint with --compile")
     args = parser.parse_args()
+    keep_freed_memory()  # as the paint command does for its process
     torch.set_num_threads(args.threads)
     assets = Path(os.environ["PAINT_ASSETS"]) / "images" if os.environ.get("PAINT_ASSETS") else None
     photo_path = assets / "content" / "chicago.jpg" if assets else ROOT / "docs/examples/tubingen.jpg"

@@ -33,6 +33,7 @@ from pathlib import Path
 import torch
 
 from paintcli import GatysConfig, device as devices, functional as fn, imageio
+from paintcli.memory import keep_freed_memory
 from paintcli.engines.gatys import GatysStylizer
 from paintcli.engines.gatys_scale import PIXEL_SCALE, Objective
 from paintcli.nets.vgg import LAYER_INDEX, _layer_plan
@@ -212,6 +213,7 @@ def memory(device, sizes: list[int]) -> None:
     for longest in sizes:
         code = (
             "import resource, sys, torch, json\n"
+            "from paintcli.memory import keep_freed_memory\nkeep_freed_memory()\n"
             "from paintcli import GatysConfig\nfrom paintcli.engines.gatys import GatysStylizer\n"
             f"import benchmarks.stylize as b\nc, s = b.images()\ndev = '{device}'\n"
             f"cfg = GatysConfig(scales=({longest},), iterations=3, tol=0, lbfgs_history={dict(GatysConfig(size=longest).schedule)[longest]})\n"
@@ -235,6 +237,7 @@ def main() -> None:
     parser.add_argument("--precision", default="auto", help="--quality: also run the new default with this precision (bf16)")
     parser.add_argument("--save", type=Path, help="--quality: save the pictures here")
     args = parser.parse_args()
+    keep_freed_memory()  # as the paint command does for its process
     device = devices.resolve(args.device)
     content_path, style_path = images()
     content, style = imageio.load_image(content_path), imageio.load_image(style_path)

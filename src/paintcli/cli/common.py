@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from paintcli import console
+from paintcli import console, memory
 from paintcli.config import ClipSettings
 from paintcli.errors import PaintError
 
@@ -36,6 +36,7 @@ def boundary(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        memory.keep_freed_memory()  # the process is ours: large CPU tensors reuse memory instead of page-faulting
         try:
             return func(*args, **kwargs)
         except (typer.Exit, typer.Abort):

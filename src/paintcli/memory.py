@@ -1,0 +1,33 @@
+"""How the process allocates host memory: one setting, made by the `paint` command for its own process.
+
+Imports no torch, so the command line can make it before any work starts at no cost to `--help`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
+
+
+def keep_freed_memory() -> bool:
+    """Ask glibc to keep freed memory for reuse instead of handing it back to the system at once.
+
+    By default glibc serves every allocation over 32 MiB with a fresh mmap and unmaps it on free, so
+    each large activation (32 channels at 512x512 is 32 MiB) costs a page fault per 4 KiB page on
+    first touch: measured on 2 cores, copying a 32 MiB tensor took 18 ms instead of 3, and the
+    26-style network at 512 px ran 1.75x slower. onnxruntime avoids this with its own memory arena;
+    this does the same for PyTorch's CPU tensors. The cost: the process holds on to memory it has
+    freed (up to 2 GiB of it) until it exits. PAINT_KEEP_FREED_MEMORY=0 turns this off. Returns whether
+    the setting was made (False where the C library is not glibc).
+    """
+    if os.environ.get("PAINT_KEEP_FREED_MEMORY", "1").strip() == "0":
+        return False
+    try:
+        if not os.confstr("CS_GNU_LIBC_VERSION").startswith("glibc"):
+            return False
+    except (AttributeError, ValueError, OSError):  # not a POSIX system, or not one that names glibc
+        return False
+    libc = ctypes.CDLL(None)
+    return bool(libc.mallopt(_M_MMAP_THRESHOLD, 1 << 30) and libc.mallopt(_M_TRIM_THRESHOLD, (1 << 31) - 1))
