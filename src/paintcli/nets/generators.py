@@ -17,13 +17,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from paintcli.nets.norm import InstanceNorm2d
+
 Norm = Literal["instance", "batch", "none"]
 
 
 def norm_layer(kind: Norm, channels: int) -> nn.Module:
     """The official choices: InstanceNorm without affine or running stats, BatchNorm with both, or none."""
     if kind == "instance":
-        return nn.InstanceNorm2d(channels, affine=False, track_running_stats=False)
+        return InstanceNorm2d(channels, affine=False, track_running_stats=False)
     if kind == "batch":
         return nn.BatchNorm2d(channels, affine=True, track_running_stats=True)
     if kind == "none":

@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from paintcli.nets.norm import instance_norm
+
 STYLES = 26
 
 
@@ -48,13 +50,21 @@ class ConditionalInstanceNorm(nn.Module):
         return torch.addcmul(shift - mean * a, x, a)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.device.type == "cpu" and x.is_contiguous():
+            return instance_norm(x, *self.flat, self.eps)
         if x.shape[0] == 1:  # one picture: batch norm over it is its instance norm, in one fused kernel
             return F.batch_norm(x, None, None, *self.flat, training=True, eps=self.eps)
         return self.normalise(x, self.statistics(x))
 
 
 class Conv(nn.Module):
-    """Optional nearest-neighbour upsampling, reflection padding, a convolution without bias, the norm."""
+    """Optional nearest-neighbour upsampling, reflection padding, a convolution without bias, the norm.
+
+    On the CPU the convolutions run channels-last, and the norms of fewer than 16 channels on a
+    contiguous copy (batch norm is slow channels-last with few channels, and `instance_norm` fast on
+    contiguous tensors): measured on 2 cores, the whole network 1.2-1.4x faster than channels-last
+    throughout.
+    """
 
     def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1, *, upsample: bool = False):
         super().__init__()
@@ -66,7 +76,10 @@ class Conv(nn.Module):
         if self.upsample:
             x = F.interpolate(x, scale_factor=2, mode="nearest")
         x = F.pad(x, (self.pad,) * 4, mode="reflect")
-        return self.norm(F.conv2d(x, self.w, stride=self.stride))
+        if x.device.type != "cpu":
+            return self.norm(F.conv2d(x, self.w, stride=self.stride))
+        y = F.conv2d(x.contiguous(memory_format=torch.channels_last), self.w, stride=self.stride)
+        return self.norm(y.contiguous() if y.shape[1] < 16 else y)
 
 
 class MultiStyleNet(nn.Module):

@@ -9,6 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from paintcli.nets.norm import InstanceNorm2d
+
 
 class ConvLayer(nn.Module):
     """Reflection padding then a convolution (stored as `conv2d`, as in the official files)."""
@@ -37,9 +39,9 @@ class ResidualBlock(nn.Module):
     def __init__(self, channels: int):
         super().__init__()
         self.conv1 = ConvLayer(channels, channels, 3)
-        self.in1 = nn.InstanceNorm2d(channels, affine=True)
+        self.in1 = InstanceNorm2d(channels, affine=True)
         self.conv2 = ConvLayer(channels, channels, 3)
-        self.in2 = nn.InstanceNorm2d(channels, affine=True)
+        self.in2 = InstanceNorm2d(channels, affine=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.in2(self.conv2(F.relu(self.in1(self.conv1(x)))))
@@ -52,12 +54,12 @@ class TransformerNet(nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.conv1, self.in1 = ConvLayer(3, 32, 9), nn.InstanceNorm2d(32, affine=True)
-        self.conv2, self.in2 = ConvLayer(32, 64, 3, stride=2), nn.InstanceNorm2d(64, affine=True)
-        self.conv3, self.in3 = ConvLayer(64, 128, 3, stride=2), nn.InstanceNorm2d(128, affine=True)
+        self.conv1, self.in1 = ConvLayer(3, 32, 9), InstanceNorm2d(32, affine=True)
+        self.conv2, self.in2 = ConvLayer(32, 64, 3, stride=2), InstanceNorm2d(64, affine=True)
+        self.conv3, self.in3 = ConvLayer(64, 128, 3, stride=2), InstanceNorm2d(128, affine=True)
         self.res1, self.res2, self.res3, self.res4, self.res5 = (ResidualBlock(128) for _ in range(5))
-        self.deconv1, self.in4 = UpsampleConvLayer(128, 64, 3), nn.InstanceNorm2d(64, affine=True)
-        self.deconv2, self.in5 = UpsampleConvLayer(64, 32, 3), nn.InstanceNorm2d(32, affine=True)
+        self.deconv1, self.in4 = UpsampleConvLayer(128, 64, 3), InstanceNorm2d(64, affine=True)
+        self.deconv2, self.in5 = UpsampleConvLayer(64, 32, 3), InstanceNorm2d(32, affine=True)
         self.deconv3 = ConvLayer(32, 3, 9)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,91 @@
+"""The CPU speed-ups change no result a user sees: the instance norm on the CPU gives the float64
+numbers, the bundled networks give the same pictures in every memory layout, the 8-bit rounding
+leaves the caller's tensors alone, and the memory setting can be turned off."""
+
+from __future__ import annotations
+
+import platform
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from paintcli import memory
+from paintcli.engines.instant import ArbitraryStylizer, BuiltinStylizer, parse_styles
+from paintcli.nets.magenta import QuantPoint
+from paintcli.nets.norm import InstanceNorm2d, instance_norm
+
+
+def reference_instance_norm(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    x = x.double()
+    var, mean = torch.var_mean(x, dim=(2, 3), correction=0, keepdim=True)
+    return (x - mean) / torch.sqrt(var + eps) * weight.double().view(1, -1, 1, 1) + bias.double().view(1, -1, 1, 1)
+
+
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
+def test_instance_norm_is_exact_even_for_channels_with_a_large_mean(layout):
+    # channel means of 0, 5 and 50 with a deviation of 1: E[x^2] - E[x]^2 in float32 loses the variance
+    torch.manual_seed(0)
+    x = (torch.randn(2, 3, 64, 64) + torch.tensor([0.0, 5.0, 50.0]).view(1, 3, 1, 1)).contiguous(memory_format=layout)
+    weight, bias = torch.rand(3) + 0.5, torch.randn(3)
+    assert (instance_norm(x, weight, bias, 1e-5).double() - reference_instance_norm(x, weight, bias)).abs().max() < 1e-4
+
+
+def test_our_instance_norm_is_torchs_with_the_same_state_dict():
+    ours, theirs = InstanceNorm2d(8, affine=True), nn.InstanceNorm2d(8, affine=True)
+    assert ours.state_dict().keys() == theirs.state_dict().keys()
+    ours.load_state_dict({"weight": torch.rand(8), "bias": torch.rand(8)})
+    theirs.load_state_dict(ours.state_dict())
+    x = torch.randn(2, 8, 20, 12)
+    assert torch.allclose(ours(x), theirs(x), atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["builtin", "arbitrary"])
+def test_bundled_networks_paint_the_same_picture_in_either_memory_layout(kind):
+    torch.manual_seed(1)
+    if kind == "builtin":
+        net = BuiltinStylizer(device="cpu").net.conditioned(torch.tensor(parse_styles("starry")))
+    else:
+        net = ArbitraryStylizer(device="cpu").transformer.conditioned(torch.rand(1, 100))
+    x = torch.rand(1, 3, 48, 64)
+    with torch.no_grad():
+        plain = net(x.clone())
+        layered = net.to(memory_format=torch.channels_last)(x.contiguous(memory_format=torch.channels_last))
+    assert plain.shape == layered.shape == (1, 3, 48, 64)
+    assert (plain - layered).abs().max() < 2 / 255
+
+
+def test_flat_pictures_come_out_as_float64_paints_them():
+    """A picture of one colour has no variance: a norm that amplifies rounding noise shows there
+    (channels-last batch norm throughout was 2.6 grey levels off)."""
+    base, weights = BuiltinStylizer(device="cpu").net, torch.tensor(parse_styles("starry"))
+    x = torch.ones(1, 3, 48, 64)
+    with torch.no_grad():
+        ours = base.conditioned(weights)(x.contiguous(memory_format=torch.channels_last))
+        exact = base.double().conditioned(weights)(x.double())
+    assert (ours.double() - exact).abs().max() < 0.25 / 255
+
+
+def test_rounding_to_int8_leaves_the_callers_tensors_alone():
+    stylizer = ArbitraryStylizer(device="cpu")
+    painting = torch.rand(1, 3, 256, 256)
+    kept = painting.clone()
+    with torch.no_grad():
+        stylizer.predictor(painting)
+    assert torch.equal(painting, kept)
+
+
+def test_int8_rounding_with_loaded_numbers_equals_the_formula():
+    q = QuantPoint()
+    q.load_state_dict({"qp": torch.tensor([0.05, 3.0])})
+    x = torch.linspace(-10, 10, 1001)
+    expected = (torch.clamp(torch.round(x / 0.05) + 3, -128, 127) - 3) * 0.05
+    assert torch.allclose(q(x.clone()), expected, atol=1e-6)
+
+
+@pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc", reason="glibc only")
+def test_freed_memory_is_kept_on_glibc_unless_turned_off(monkeypatch):
+    assert memory.keep_freed_memory() is True
+    monkeypatch.setenv("PAINT_KEEP_FREED_MEMORY", "0")
+    assert memory.keep_freed_memory() is False
