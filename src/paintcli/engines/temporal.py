@@ -35,7 +35,9 @@ class Flow:
         import cv2
 
         self.method = method
-        self.dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM) if method == "dis" else None
+        # DIS's "fast" preset: on the armwrestling clip at 340x256 (2 cores) 2.0 ms a flow against
+        # "medium"'s 7.3, for a warping error of 0.0415 against 0.0399 at --temporal 0.7 (100 frames).
+        self.dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST) if method == "dis" else None
 
     def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         import cv2
