@@ -72,8 +72,11 @@ def test_rounding_to_int8_leaves_the_callers_tensors_alone():
     painting = torch.rand(1, 3, 256, 256)
     kept = painting.clone()
     with torch.no_grad():
-        stylizer.predictor(painting)
+        vector = stylizer.predictor(painting) + 0.001  # off the int8 grid
+        vector_kept = vector.clone()
+        stylizer.transformer.conditioned(vector)
     assert torch.equal(painting, kept)
+    assert torch.equal(vector, vector_kept)
 
 
 def test_int8_rounding_with_loaded_numbers_equals_the_formula():

@@ -192,7 +192,7 @@ class StyleTransformer(nn.Module):
         release rounds its input)."""
         net = copy.deepcopy(self)
         with torch.no_grad():
-            style = net.q_style(style.to(next(net.parameters()).device))
+            style = net.q_style(style.to(next(net.parameters()).device, copy=True))
             for module in net.modules():
                 if isinstance(module, StyleNorm):
                     module.condition(style)
