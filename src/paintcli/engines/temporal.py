@@ -16,6 +16,7 @@ method (Farneback) than the one used for blending, so that the measure does not 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 import torch
@@ -52,23 +53,31 @@ def warp(image: torch.Tensor, flow: np.ndarray) -> torch.Tensor:
     """`image` (N, C, H, W) sampled at each pixel plus `flow` (H, W, 2): the picture moved along the flow."""
     h, w = flow.shape[:2]
     f = torch.from_numpy(flow).to(image.device, torch.float32)
-    ys, xs = torch.meshgrid(torch.arange(h, device=image.device), torch.arange(w, device=image.device), indexing="ij")
+    xs, ys = _pixel_grid(h, w, image.device, torch.float32)
     grid = torch.stack([(xs + f[..., 0]) / max(w - 1, 1) * 2 - 1, (ys + f[..., 1]) / max(h - 1, 1) * 2 - 1], dim=-1)
     return F.grid_sample(image, grid[None].expand(image.shape[0], -1, -1, -1), mode="bilinear", padding_mode="border", align_corners=True)
+
+
+@lru_cache(maxsize=8)
+def _pixel_grid(h: int, w: int, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each pixel's x and y, as (H, W) tensors: made once per frame size, not once per warp."""
+    ys, xs = torch.meshgrid(torch.arange(h, device=device, dtype=dtype), torch.arange(w, device=device, dtype=dtype), indexing="ij")
+    return xs, ys
 
 
 def trusted(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:
     """(H, W) float mask, 1 where the backward flow (current -> previous) can be followed: its target
     is inside the frame and the forward flow brings it back (forward-backward consistency)."""
     h, w = backward.shape[:2]
-    b = torch.from_numpy(backward).permute(2, 0, 1)[None]
-    f_back = warp(torch.from_numpy(forward).permute(2, 0, 1)[None], backward)  # forward flow at the backward target
-    round_trip = ((b + f_back) ** 2).sum(1)[0]
-    magnitude = (b**2).sum(1)[0] + (f_back**2).sum(1)[0]
+    bx, by = torch.from_numpy(backward).unbind(-1)
+    fx, fy = warp(torch.from_numpy(forward).permute(2, 0, 1)[None], backward)[0]  # forward flow at the backward target
+    round_trip = (bx + fx) ** 2 + (by + fy) ** 2
+    magnitude = (bx**2 + by**2) + (fx**2 + fy**2)
     consistent = round_trip <= 0.01 * magnitude + 0.5
-    ys, xs = np.mgrid[0:h, 0:w]
-    inside = (xs + backward[..., 0] >= 0) & (xs + backward[..., 0] <= w - 1) & (ys + backward[..., 1] >= 0) & (ys + backward[..., 1] <= h - 1)
-    return (consistent.numpy() & inside).astype(np.float32)
+    xs, ys = _pixel_grid(h, w, torch.device("cpu"), torch.float64)  # where the flow lands, in float64
+    tx, ty = xs + bx, ys + by
+    inside = (tx >= 0) & (tx <= w - 1) & (ty >= 0) & (ty <= h - 1)
+    return (consistent & inside).numpy().astype(np.float32)
 
 
 class Steadier:
