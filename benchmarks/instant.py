@@ -27,9 +27,9 @@ import torch
 from PIL import Image
 from torch.utils.flop_counter import FlopCounterMode
 
-from paintcli.memory import keep_freed_memory
 from paintcli.config import OnePassConfig
 from paintcli.engines.instant import ArbitraryStylizer, BuiltinStylizer, parse_styles
+from paintcli.memory import keep_freed_memory
 
 ROOT = Path(__file__).resolve().parents[1]
 REPEATS = 11
@@ -125,10 +125,10 @@ def main() -> None:
             rows[(label, side)] = (painter, img, key, bounded)
     # Rounds alternate the two tools, so that a slow spell of this shared machine hits both alike.
     peer_rounds, paint_rounds, rates = [], [], []
+    spec = json.dumps({"photo": str(photo_path), "style": str(style_path), "sizes": sizes, "threads": args.threads, "repeats": REPEATS})
     for _ in range(args.rounds):
         if args.peer:
-            spec = {"photo": str(photo_path), "style": str(style_path), "sizes": sizes, "threads": args.threads, "repeats": REPEATS}
-            done = subprocess.run([args.peer, "-c", PEER, json.dumps(spec)], capture_output=True, text=True, check=True)
+            done = subprocess.run([args.peer, "-c", PEER, spec], capture_output=True, text=True, check=True)
             peer_rounds.append(json.loads(done.stdout.strip().splitlines()[-1]))
         rates.append(matmul_gflops())
         paint_rounds.append({row: median_seconds(lambda p=p, img=img: p.run(img)) for row, (p, img, _, _) in rows.items()})

@@ -33,9 +33,9 @@ from pathlib import Path
 import torch
 
 from paintcli import GatysConfig, device as devices, functional as fn, imageio
-from paintcli.memory import keep_freed_memory
 from paintcli.engines.gatys import GatysStylizer
 from paintcli.engines.gatys_scale import PIXEL_SCALE, Objective
+from paintcli.memory import keep_freed_memory
 from paintcli.nets.vgg import LAYER_INDEX, _layer_plan
 
 ROOT = Path(__file__).resolve().parents[1]

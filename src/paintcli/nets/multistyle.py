@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from paintcli.nets.norm import instance_norm
+from paintcli.nets.norm import group_norm_fits, instance_norm
 
 STYLES = 26
 
@@ -50,7 +50,7 @@ class ConditionalInstanceNorm(nn.Module):
         return torch.addcmul(shift - mean * a, x, a)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.device.type == "cpu" and x.is_contiguous():
+        if group_norm_fits(x):
             return instance_norm(x, *self.flat, self.eps)
         if x.shape[0] == 1:  # one picture: batch norm over it is its instance norm, in one fused kernel
             return F.batch_norm(x, None, None, *self.flat, training=True, eps=self.eps)

@@ -16,9 +16,14 @@ import torch.nn.functional as F
 from torch import nn
 
 
+def group_norm_fits(x: torch.Tensor) -> bool:
+    """Whether `instance_norm` computes `x` as a group norm: CPU tensors in NCHW order (see above)."""
+    return x.device.type == "cpu" and x.is_contiguous()
+
+
 def instance_norm(x: torch.Tensor, weight: torch.Tensor | None, bias: torch.Tensor | None, eps: float) -> torch.Tensor:
     """Each channel of each picture normalised over its pixels, then scaled by `weight` and shifted by `bias`."""
-    if x.device.type == "cpu" and x.is_contiguous():
+    if group_norm_fits(x):
         return F.group_norm(x, x.shape[1], weight, bias, eps)
     return F.instance_norm(x, weight=weight, bias=bias, eps=eps)
 
