@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from paintcli.cli import app
 from paintcli.config import ClipSettings
-from paintcli.engines.temporal import Steadier, warping_error
+from paintcli.engines.temporal import GridLock, Steadier, warping_error
 from paintcli.engines.video import paint_clip
 from paintcli.paths import Shard, plan_jobs
 
@@ -234,6 +234,46 @@ def test_steadier_follows_motion_instead_of_ghosting():
     moved = (out - painted[1])[inner].abs().mean()
     unmoved = (painted[0] - painted[1])[inner].abs().mean()
     assert moved < 0.2 * unmoved
+
+
+def strided(x: torch.Tensor) -> torch.Tensor:
+    """A stand-in for a network that downsamples by 4: what it paints depends on where the grid falls."""
+    return torch.nn.functional.interpolate(torch.nn.functional.avg_pool2d(x, 4), scale_factor=4, mode="nearest")
+
+
+@pytest.mark.parametrize("step", [1, 2, 3])
+def test_grid_lock_paints_a_moved_scene_with_the_same_strokes_moved(step):
+    """A scene slid by 1-3 pixels: unlocked, a stride-4 network paints other blocks; locked to the
+    drift, it paints the first frame's blocks, moved with the scene."""
+    first, later = (torch.from_numpy(f).permute(2, 0, 1)[None].float() / 255 for f in moving_frames(2, size=(64, 48), step=step))
+    reference = strided(GridLock((0.0, 0.0), 4).into(first))
+    reference = GridLock((0.0, 0.0), 4).back(reference)
+    lock = GridLock((-float(step), 0.0), 4)  # the scene moved `step` pixels to the left
+    locked = lock.back(strided(lock.into(later)))
+    inner = (slice(None), slice(None), slice(None), slice(8, -8))  # away from the padded edges
+    assert locked.shape == later.shape
+    assert torch.allclose(locked[..., :-step][inner], reference[..., step:][inner], atol=1e-6)  # later(x) = first(x + step)
+    unlocked = strided(later)
+    assert (unlocked[..., :-step][inner] - reference[..., step:][inner]).abs().mean() > 0.01
+
+
+def test_grid_lock_round_trip_and_fractional_drift():
+    frame = torch.from_numpy(moving_frames(1, size=(64, 48))[0]).permute(2, 0, 1)[None].float() / 255
+    whole = GridLock((-6.0, 3.0), 4)
+    assert whole.pad == (2, 1) and torch.equal(whole.back(whole.into(frame)), frame)
+    part = GridLock((0.5, 0.25), 4)
+    assert part.into(frame).shape[-2:] == (48 + 4, 64 + 4)
+    assert (part.back(part.into(frame)) - frame)[..., 4:-4, 4:-4].abs().mean() < 0.01  # one bicubic round trip
+
+
+def test_steadier_measures_the_camera_drift():
+    frames = moving_frames(4, size=(64, 48), step=2)  # content slides 2 px left per frame
+    steadier = Steadier(0.5)
+    for frame in frames:
+        lock = steadier.lock(frame, 4)
+        steadier(frame, torch.from_numpy(frame).permute(2, 0, 1)[None].float() / 255)
+    assert lock.drift == pytest.approx((-6.0, 0.0), abs=0.3)
+    assert Steadier(0.0).lock(frames[0], 4) is None  # steadiness off: frames painted as they are
 
 
 def test_folders_of_clips_are_shared_out_one_clip_per_process(tmp_path):

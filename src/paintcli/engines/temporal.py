@@ -8,6 +8,14 @@ flows disagree: Sundaram, Brox and Keutzer 2010, as Ruder, Dosovitskiy and Brox 
 pixels whose source lies outside the frame. Following the motion keeps strokes on the objects they
 paint instead of ghosting, as a plain average of outputs would.
 
+Before a frame is painted, its content is also moved onto the network's pixel grid where the first
+frame's was (`GridLock`): a network that downsamples by 4 paints a scene shifted by 1-3 pixels or a
+fraction of one with different strokes, so a hand-held camera alone makes a clip flicker. The frame is
+shifted by the camera's drift (the median of the flow) modulo the network's stride, painted, and
+shifted back. On the first 120 frames of the armwrestling clip (340x256, style 19) this alone took
+the warping error of the painted frames from 0.0995 to 0.0784 (21% lower) for a style change of 0.015,
+where blending alone reaches that error only at a style change near 0.06 (docs/video.md).
+
 `warping_error` is the steadiness measure of the benchmark and the tests: the masked mean absolute
 difference between each output frame and the previous one warped to it, with flow from a different
 method (Farneback) than the one used for blending, so that the measure does not grade itself.
@@ -16,6 +24,7 @@ method (Farneback) than the one used for blending, so that the measure does not 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -65,6 +74,51 @@ def _pixel_grid(h: int, w: int, device: torch.device, dtype: torch.dtype) -> tup
     return xs, ys
 
 
+def shift(image: torch.Tensor, dx: float, dy: float) -> torch.Tensor:
+    """`image` (N, C, H, W) with its content moved by (-dx, -dy) pixels: each pixel sampled at (x + dx, y + dy)
+    (bicubic, edges repeated)."""
+    n, _, h, w = image.shape
+    xs, ys = _pixel_grid(h, w, image.device, torch.float32)
+    grid = torch.stack([(xs + dx) / max(w - 1, 1) * 2 - 1, (ys + dy) / max(h - 1, 1) * 2 - 1], dim=-1)
+    return F.grid_sample(image, grid[None].expand(n, -1, -1, -1), mode="bicubic", padding_mode="border", align_corners=True)
+
+
+@dataclass(frozen=True)
+class GridLock:
+    """Where a frame's content goes so it meets the network's pixel grid as the first frame's did.
+
+    `drift` is the scene's position in the frame (x, y) relative to the first frame; only its value
+    modulo `period` (the network's stride) matters: `into` moves the content back by the drift's fraction and pads by the
+    whole pixels that remain, `back` undoes both on the painting. The padded size is the same for
+    every frame (`period` pixels wider and higher), so the network's own padding does not move."""
+
+    drift: tuple[float, float]
+    period: int
+
+    @property
+    def pad(self) -> tuple[int, int]:
+        return tuple((-int(np.floor(d))) % self.period for d in self.drift)  # type: ignore[return-value]
+
+    @property
+    def fraction(self) -> tuple[float, float]:
+        return tuple(float(d - np.floor(d)) for d in self.drift)  # type: ignore[return-value]
+
+    def into(self, x: torch.Tensor) -> torch.Tensor:
+        (px, py), (fx, fy) = self.pad, self.fraction
+        if fx or fy:
+            x = shift(x, fx, fy).clamp_(0, 1)
+        return F.pad(x, (px, self.period - px, py, self.period - py), mode="reflect")
+
+    def back(self, y: torch.Tensor) -> torch.Tensor:
+        (px, py), (fx, fy) = self.pad, self.fraction
+        y = y[..., py : y.shape[-2] - (self.period - py), px : y.shape[-1] - (self.period - px)]
+        return shift(y, -fx, -fy).clamp_(0, 1) if fx or fy else y
+
+    def scaled(self, factor: float) -> GridLock:
+        """The same lock for the frame painted `factor` times its size (--work-size)."""
+        return GridLock((self.drift[0] * factor, self.drift[1] * factor), self.period)
+
+
 def trusted(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:
     """(H, W) float mask, 1 where the backward flow (current -> previous) can be followed: its target
     is inside the frame and the forward flow brings it back (forward-backward consistency)."""
@@ -89,11 +143,31 @@ class Steadier:
     def __init__(self, strength: float, flow: Flow | None = None):
         self.strength, self.flow = strength, flow or Flow()
         self.previous: tuple[np.ndarray, torch.Tensor] | None = None  # (input frame, output)
+        self.drift = (0.0, 0.0)  # the scene's position against the first frame's, in pixels (x, y)
+        self.ahead: tuple[np.ndarray, tuple | None] | None = None  # (frame, its motion) found by `lock`
+
+    def lock(self, frame: np.ndarray, period: int) -> GridLock | None:
+        """The grid lock for the frame about to be painted (None when steadiness is off); its motion
+        is kept for the blend that follows."""
+        if self.strength <= 0:
+            return None
+        moved = self.motion(frame)
+        self.ahead = (frame, moved)
+        if moved is not None:
+            backward, mask, _ = moved
+            camera = _camera_motion(backward, mask)
+            if camera is not None:  # the scene moved by minus the backward flow
+                self.drift = (self.drift[0] - camera[0], self.drift[1] - camera[1])
+        return GridLock(self.drift, period)
 
     def __call__(self, frame: np.ndarray, painted: torch.Tensor) -> torch.Tensor:
         """`frame` (H, W, 3) uint8 input at the output's size; `painted` its (1, 3, H, W) painting."""
         out = painted
-        moved = self.motion(frame) if self.strength > 0 else None
+        if self.ahead is not None and self.ahead[0] is frame:
+            moved = self.ahead[1]
+        else:
+            moved = self.motion(frame) if self.strength > 0 else None
+        self.ahead = None
         if moved is not None:
             _, mask, warped = moved
             trust = torch.from_numpy(mask).to(painted.device)[None, None]
@@ -112,6 +186,16 @@ class Steadier:
 
     def remember(self, frame: np.ndarray, out: torch.Tensor) -> None:
         self.previous = (frame, out)
+
+
+def _camera_motion(backward: np.ndarray, mask: np.ndarray) -> tuple[float, float] | None:
+    """The median of the trusted backward flow (every 4th pixel each way: the same median, 16 times
+    less sorting), or None when too little of the frame can be followed (a cut)."""
+    flow, keep = backward[::4, ::4], mask[::4, ::4] > 0
+    if keep.mean() < 0.1:
+        return None
+    dx, dy = np.median(flow[keep], axis=0)
+    return float(dx), float(dy)
 
 
 def warping_error(inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray], method: str = "farneback") -> float:

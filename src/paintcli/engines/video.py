@@ -24,6 +24,7 @@ from paintcli.engines.temporal import Steadier
 
 GATYS_TEMPORAL_WEIGHT = 400.0  # x --temporal, per pixel on the 0-255 scale (Ruder et al. use 200)
 GATYS_LATER_EVALUATIONS = 150  # at most, for every frame after the first (at the output size only)
+GRID_LOCK_MAX_PERIOD = 16  # U-Nets downsample by 256: lock them to 16 pixels, not pad each frame by 256
 
 
 @dataclass(frozen=True)
@@ -94,15 +95,23 @@ def _open(source: Path, output: Path, settings: ClipSettings):
 def one_pass_frames(engine) -> FramePainter:
     """A frame painter for any one-pass engine (engines.one_pass.OnePass), steadied by the clip's Steadier."""
 
+    period = min(engine.net.multiple, GRID_LOCK_MAX_PERIOD)
+
     def paint(picture: Image.Image, steadier: Steadier) -> torch.Tensor:
+        frame = np.asarray(picture)
         x = engine.tensor(picture)
-        y, _ = engine.forward(x)
+        lock = steadier.lock(frame, period)
+        if lock is None:
+            y, _ = engine.forward(x)
+        else:
+            lock = lock.scaled(x.shape[-1] / picture.width)
+            y = lock.back(engine.forward(lock.into(x))[0])
         if engine.settings.preserve_colors:
             y = fn.combine_luma_chroma(y, x)
         y = y.float()
         if y.shape[-2:] != (picture.height, picture.width):  # --work-size: painted smaller, shown at full size
             y = fn.resize_tensor(y, picture.size).clamp(0, 1)
-        return steadier(np.asarray(picture), y)
+        return steadier(frame, y)
 
     return paint
 
