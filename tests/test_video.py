@@ -264,6 +264,10 @@ def test_grid_lock_round_trip_and_fractional_drift():
     part = GridLock((0.5, 0.25), 4)
     assert part.into(frame).shape[-2:] == (48 + 4, 64 + 4)
     assert (part.back(part.into(frame)) - frame)[..., 4:-4, 4:-4].abs().mean() < 0.01  # one bicubic round trip
+    fraction_only = GridLock((-6.5, 3.0), 1)  # a U-Net: no padding, which could double its padded size
+    assert fraction_only.into(frame).shape == frame.shape and fraction_only.back(fraction_only.into(frame)).shape == frame.shape
+    tiny = frame[..., :8, :8]
+    assert GridLock((-3.0, -1.0), 16).back(GridLock((-3.0, -1.0), 16).into(tiny)).equal(tiny)  # wider pad than the frame
 
 
 def test_steadier_measures_the_camera_drift():

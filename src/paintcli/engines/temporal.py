@@ -90,7 +90,8 @@ class GridLock:
     `drift` is the scene's position in the frame (x, y) relative to the first frame; only its value
     modulo `period` (the network's stride) matters: `into` moves the content back by the drift's fraction and pads by the
     whole pixels that remain, `back` undoes both on the painting. The padded size is the same for
-    every frame (`period` pixels wider and higher), so the network's own padding does not move."""
+    every frame (`period` pixels wider and higher), so the network's own padding does not move;
+    `period` 1 locks only the fraction of a pixel and pads nothing."""
 
     drift: tuple[float, float]
     period: int
@@ -107,11 +108,15 @@ class GridLock:
         (px, py), (fx, fy) = self.pad, self.fraction
         if fx or fy:
             x = shift(x, fx, fy).clamp_(0, 1)
-        return F.pad(x, (px, self.period - px, py, self.period - py), mode="reflect")
+        if self.period == 1:  # only the fraction of a pixel is locked
+            return x
+        mode = "reflect" if min(x.shape[-2:]) > self.period else "replicate"  # reflection needs a wider frame
+        return F.pad(x, (px, self.period - px, py, self.period - py), mode=mode)
 
     def back(self, y: torch.Tensor) -> torch.Tensor:
         (px, py), (fx, fy) = self.pad, self.fraction
-        y = y[..., py : y.shape[-2] - (self.period - py), px : y.shape[-1] - (self.period - px)]
+        if self.period > 1:
+            y = y[..., py : y.shape[-2] - (self.period - py), px : y.shape[-1] - (self.period - px)]
         return shift(y, -fx, -fy).clamp_(0, 1) if fx or fy else y
 
     def scaled(self, factor: float) -> GridLock:

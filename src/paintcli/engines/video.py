@@ -24,7 +24,8 @@ from paintcli.engines.temporal import Steadier
 
 GATYS_TEMPORAL_WEIGHT = 400.0  # x --temporal, per pixel on the 0-255 scale (Ruder et al. use 200)
 GATYS_LATER_EVALUATIONS = 150  # at most, for every frame after the first (at the output size only)
-GRID_LOCK_MAX_PERIOD = 16  # U-Nets downsample by 256: lock them to 16 pixels, not pad each frame by 256
+GRID_LOCK_MAX_PERIOD = 16  # above this stride (pix2pix's U-Net: 256) only the fraction of a pixel is locked:
+# padding by the stride could double the picture the network pads to its multiple
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ def _open(source: Path, output: Path, settings: ClipSettings):
 def one_pass_frames(engine) -> FramePainter:
     """A frame painter for any one-pass engine (engines.one_pass.OnePass), steadied by the clip's Steadier."""
 
-    period = min(engine.net.multiple, GRID_LOCK_MAX_PERIOD)
+    period = engine.net.multiple if engine.net.multiple <= GRID_LOCK_MAX_PERIOD else 1
 
     def paint(picture: Image.Image, steadier: Steadier) -> torch.Tensor:
         frame = np.asarray(picture)
