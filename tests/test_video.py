@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from paintcli.cli import app
 from paintcli.config import ClipSettings
-from paintcli.engines.temporal import GridLock, Steadier, warping_error
+from paintcli.engines.temporal import GridLock, Steadier, shift, warping_error
 from paintcli.engines.video import paint_clip
 from paintcli.paths import Shard, plan_jobs
 
@@ -268,6 +268,15 @@ def test_grid_lock_round_trip_and_fractional_drift():
     assert fraction_only.into(frame).shape == frame.shape and fraction_only.back(fraction_only.into(frame)).shape == frame.shape
     tiny = frame[..., :8, :8]
     assert GridLock((-3.0, -1.0), 16).back(GridLock((-3.0, -1.0), 16).into(tiny)).equal(tiny)  # wider pad than the frame
+
+
+@pytest.mark.parametrize("dx, dy", [(0.3, 0.2), (-0.6, 0.0), (-2.25, 1.5), (1.0, -3.0)])
+def test_shift_samples_like_bicubic_grid_sample(dx, dy):
+    image = torch.rand(1, 3, 20, 30, generator=torch.Generator().manual_seed(0))
+    ys, xs = torch.meshgrid(torch.arange(20.0), torch.arange(30.0), indexing="ij")
+    grid = torch.stack([(xs + dx) / 29 * 2 - 1, (ys + dy) / 19 * 2 - 1], dim=-1)[None]
+    expected = torch.nn.functional.grid_sample(image, grid, mode="bicubic", padding_mode="border", align_corners=True)
+    assert torch.allclose(shift(image, dx, dy), expected, atol=1e-4)
 
 
 def test_steadier_measures_the_camera_drift():
