@@ -119,10 +119,10 @@ class GridLock:
     """Where a frame's content goes so it meets the network's pixel grid as the first frame's did.
 
     `drift` is the scene's position in the frame (x, y) relative to the first frame; only its value
-    modulo `period` (the network's stride) matters: `into` moves the content back by the drift's fraction and pads by the
-    whole pixels that remain, `back` undoes both on the painting. The padded size is the same for
-    every frame (`period` pixels wider and higher), so the network's own padding does not move;
-    `period` 1 locks only the fraction of a pixel and pads nothing."""
+    modulo `period` (the network's stride) matters. `into` moves the content back by the drift's
+    fraction of a pixel and pads by the whole pixels that remain; `back` undoes both on the painting.
+    The padded size is the same for every frame (`period` pixels wider and higher), so the network's
+    own padding does not move; `period` 1 locks only the fraction of a pixel and pads nothing."""
 
     drift: tuple[float, float]
     period: int
