@@ -283,10 +283,12 @@ def test_steadier_measures_the_camera_drift():
     frames = moving_frames(4, size=(64, 48), step=2)  # content slides 2 px left per frame
     steadier = Steadier(0.5)
     for frame in frames:
-        lock = steadier.lock(frame, 4)
-        steadier(frame, torch.from_numpy(frame).permute(2, 0, 1)[None].float() / 255)
+        moved = steadier.motion(frame)
+        lock = steadier.lock(moved, 4)
+        steadier.blend(frame, torch.from_numpy(frame).permute(2, 0, 1)[None].float() / 255, moved)
     assert lock.drift == pytest.approx((-6.0, 0.0), abs=0.3)
-    assert Steadier(0.0).lock(frames[0], 4) is None  # steadiness off: frames painted as they are
+    off = Steadier(0.0)
+    assert off.lock(off.motion(frames[0]), 4) is None  # steadiness off: frames painted as they are
 
 
 def test_folders_of_clips_are_shared_out_one_clip_per_process(tmp_path):

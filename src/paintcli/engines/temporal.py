@@ -90,9 +90,7 @@ def _shift_along(image: torch.Tensor, d: float, dim: int) -> torch.Tensor:
         return image
     taps = _cubic_taps(f)  # for the pixels at offsets -1, 0, 1, 2 from floor(x + d)
     margin = abs(whole) + 2
-    pad = [0, 0, 0, 0]
-    pad[0 if dim == -1 else 2], pad[1 if dim == -1 else 3] = margin, margin
-    padded = F.pad(image, pad, mode="replicate")
+    padded = F.pad(image, (margin, margin, 0, 0) if dim == -1 else (0, 0, margin, margin), mode="replicate")
     size = image.shape[dim]
     out = None
     for k, weight in zip(range(-1, 3), taps):
@@ -180,15 +178,15 @@ class Steadier:
         self.strength, self.flow = strength, flow or Flow()
         self.previous: tuple[np.ndarray, torch.Tensor] | None = None  # (input frame, output)
         self.drift = (0.0, 0.0)  # the scene's position against the first frame's, in pixels (x, y)
-        self.ahead: tuple[np.ndarray, tuple | None] | None = None  # (frame, its motion) found by `lock`
 
-    def lock(self, frame: np.ndarray, period: int) -> GridLock | None:
-        """The grid lock for the frame about to be painted (None when steadiness is off); its motion
-        is kept for the blend that follows."""
+    def __call__(self, frame: np.ndarray, painted: torch.Tensor) -> torch.Tensor:
+        """`frame` (H, W, 3) uint8 input at the output's size; `painted` its (1, 3, H, W) painting."""
+        return self.blend(frame, painted, self.motion(frame))
+
+    def lock(self, moved: tuple | None, period: int) -> GridLock | None:
+        """The grid lock for the frame about to be painted, given its `motion` (None when steadiness is off)."""
         if self.strength <= 0:
             return None
-        moved = self.motion(frame)
-        self.ahead = (frame, moved)
         if moved is not None:
             backward, mask, _ = moved
             camera = _camera_motion(backward, mask)
@@ -196,14 +194,9 @@ class Steadier:
                 self.drift = (self.drift[0] - camera[0], self.drift[1] - camera[1])
         return GridLock(self.drift, period)
 
-    def __call__(self, frame: np.ndarray, painted: torch.Tensor) -> torch.Tensor:
-        """`frame` (H, W, 3) uint8 input at the output's size; `painted` its (1, 3, H, W) painting."""
+    def blend(self, frame: np.ndarray, painted: torch.Tensor, moved: tuple | None) -> torch.Tensor:
+        """`painted` with the warped previous output of `moved` (the frame's `motion`) blended in."""
         out = painted
-        if self.ahead is not None and self.ahead[0] is frame:
-            moved = self.ahead[1]
-        else:
-            moved = self.motion(frame) if self.strength > 0 else None
-        self.ahead = None
         if moved is not None:
             _, mask, warped = moved
             trust = torch.from_numpy(mask).to(painted.device)[None, None]
@@ -213,8 +206,9 @@ class Steadier:
 
     def motion(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, torch.Tensor] | None:
         """(backward flow, trusted mask, warped previous output) for the frame about to be painted, or
-        None for the first frame (Gatys on video uses these for its initial image and temporal loss)."""
-        if self.previous is None:
+        None for the first frame and when steadiness is off (Gatys on video uses these for its initial
+        image and temporal loss)."""
+        if self.previous is None or self.strength <= 0:
             return None
         last_frame, last_out = self.previous
         backward, forward = self.flow(frame, last_frame), self.flow(last_frame, frame)

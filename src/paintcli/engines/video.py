@@ -101,7 +101,8 @@ def one_pass_frames(engine) -> FramePainter:
     def paint(picture: Image.Image, steadier: Steadier) -> torch.Tensor:
         frame = np.asarray(picture)
         x = engine.tensor(picture)
-        lock = steadier.lock(frame, period)
+        moved = steadier.motion(frame)
+        lock = steadier.lock(moved, period)
         if lock is None:
             y, _ = engine.forward(x)
         else:
@@ -112,7 +113,7 @@ def one_pass_frames(engine) -> FramePainter:
         y = y.float()
         if y.shape[-2:] != (picture.height, picture.width):  # --work-size: painted smaller, shown at full size
             y = fn.resize_tensor(y, picture.size).clamp(0, 1)
-        return steadier(frame, y)
+        return steadier.blend(frame, y, moved)
 
     return paint
 
@@ -139,7 +140,7 @@ def gatys_frames(stylizer, styles, strength: float) -> FramePainter:
 
     def paint(picture: Image.Image, steadier: Steadier) -> torch.Tensor:
         frame = np.asarray(picture)
-        motion = steadier.motion(frame) if strength > 0 else None
+        motion = steadier.motion(frame)  # None when --temporal is 0
         if motion is None:
             result = stylizer.run(picture, styles)
         else:
