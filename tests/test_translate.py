@@ -181,6 +181,17 @@ def test_seed_makes_dropout_repeatable(tmp_path):
     assert a == b and a != c and d == e  # --eval: no dropout, so the seed no longer matters
 
 
+def test_seeded_dropout_paints_video_frames_one_at_a_time(tmp_path, small_resnet):
+    """The seed is set before every call, so frames with dropout cannot go through side by side;
+    a generator without dropout (CycleGAN's) can, seed or not."""
+    from paintcli.engines.video import frames_at_once
+
+    torch.save(randomised(UnetGenerator(3, 3, 6, ngf=4, norm="batch", dropout=True)).state_dict(), tmp_path / "u.pth")
+    assert frames_at_once(Translator(tmp_path / "u.pth", TranslateConfig(seed=0), device="cpu")) == 1
+    assert frames_at_once(Translator(tmp_path / "u.pth", TranslateConfig(seed=0, eval_mode=True), device="cpu")) > 1
+    assert frames_at_once(Translator(small_resnet, TranslateConfig(seed=0), device="cpu")) > 1
+
+
 def test_batch_equals_one_by_one_for_instance_norm(small_resnet):
     translator = Translator(small_resnet)
     images = [content_image((48, 32)), content_image((48, 32)).rotate(180)]

@@ -209,18 +209,59 @@ def test_missing_extra_names_it(clip, monkeypatch):
     assert result.exit_code == 2 and 'pip install "paintcli[video]"' in result.output
 
 
-def test_interrupted_clip_leaves_no_file(clip, tmp_path):
-    calls = []
+class Interrupted:
+    """A frame painter that paints noise on `workers` threads and meets Ctrl-C at the third frame."""
 
-    def paint_frame(picture, steadier):
-        calls.append(1)
-        if len(calls) == 3:
+    def __init__(self, workers: int):
+        self.workers, self.painted = workers, []
+
+    def start(self, picture, steadier):
+        return picture
+
+    def paint(self, picture):
+        self.painted.append(picture)
+        if len(self.painted) == 3:
             raise KeyboardInterrupt
         return torch.rand(1, 3, picture.height, picture.width)
 
+    def finish(self, picture, painted, steadier):
+        return painted
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_interrupted_clip_leaves_no_file(clip, tmp_path, workers):
+    threads = torch.get_num_threads()
     with pytest.raises(KeyboardInterrupt):
-        paint_clip(clip, tmp_path / "out.mp4", paint_frame, ClipSettings())
+        paint_clip(clip, tmp_path / "out.mp4", Interrupted(workers), ClipSettings())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]
+    assert torch.get_num_threads() == threads  # the cores given back to one thread pool
+
+
+def test_frames_painted_at_once_match_frames_painted_one_by_one(tmp_path):
+    """On a CPU several frames go through the network at once, each on a share of the cores; the
+    steadier still takes them in order, so the clip is the one painted a frame at a time."""
+    from PIL import Image
+
+    from paintcli.config import OnePassConfig
+    from paintcli.engines.instant import BuiltinStylizer, parse_styles
+    from paintcli.engines.video import OnePassFrames, frames_at_once
+
+    (tmp_path / "in").mkdir()
+    for i, frame in enumerate(moving_frames(8, size=(64, 48), step=2)):
+        Image.fromarray(frame).save(tmp_path / "in" / f"{i:02d}.png")
+    stylizer = BuiltinStylizer(device="cpu")
+    engine = stylizer.painter(parse_styles("starry"))
+    assert frames_at_once(engine) == min(4, torch.get_num_threads() + 1) > 1
+    assert frames_at_once(stylizer.painter(parse_styles("starry"), OnePassConfig(tile=32))) == 1  # tiles share hooks
+    clips = {}
+    for workers in (1, 3):
+        frames = OnePassFrames(engine)
+        frames.workers = workers
+        paint_clip(tmp_path / "in", tmp_path / f"out{workers}", frames, ClipSettings(temporal=0.7))
+        clips[workers] = [np.asarray(Image.open(p)).astype(int) for p in sorted((tmp_path / f"out{workers}").iterdir())]
+    assert len(clips[1]) == len(clips[3]) == 8
+    for one, several in zip(clips[1], clips[3]):
+        assert np.abs(one - several).max() <= 1  # float rounding of 1 or 2 threads per convolution
 
 
 def test_steadier_follows_motion_instead_of_ghosting():
@@ -283,12 +324,12 @@ def test_steadier_measures_the_camera_drift():
     frames = moving_frames(4, size=(64, 48), step=2)  # content slides 2 px left per frame
     steadier = Steadier(0.5)
     for frame in frames:
-        moved = steadier.motion(frame)
-        lock = steadier.lock(moved, 4)
-        steadier.blend(frame, torch.from_numpy(frame).permute(2, 0, 1)[None].float() / 255, moved)
+        motion = steadier.follow(frame)
+        lock = steadier.lock(4)
+        steadier.blend(torch.from_numpy(frame).permute(2, 0, 1)[None].float() / 255, motion)
     assert lock.drift == pytest.approx((-6.0, 0.0), abs=0.3)
     off = Steadier(0.0)
-    assert off.lock(off.motion(frames[0]), 4) is None  # steadiness off: frames painted as they are
+    assert off.follow(frames[0]) is None and off.lock(4) is None  # steadiness off: frames painted as they are
 
 
 def test_folders_of_clips_are_shared_out_one_clip_per_process(tmp_path):

@@ -9,6 +9,7 @@ photo's colours (the result's luminance with the photo's chroma).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -50,6 +51,8 @@ class OnePass:
         if settings.compile:
             self.net.forward = torch.compile(self.net.forward, dynamic=False)
         self.tiler = Tiler(self.net, before_call=before_call)
+        self.hooked = before_call is not None  # something global runs before every call (translate's seed)
+        self._tiling = threading.Lock()  # tiles set hooks on the network: one tiled picture at a time
 
     def run(self, image: Image.Image) -> OnePassResult:
         return self.run_many([image])[0]
@@ -89,7 +92,8 @@ class OnePass:
                 except torch.cuda.OutOfMemoryError:  # also raised as torch.OutOfMemoryError
                     torch.cuda.empty_cache()
                     tile = self.tiler.auto_tile()
-            return self.tiler.forward_tiled(x, tile, self.settings.tile_overlap)
+            with self._tiling:
+                return self.tiler.forward_tiled(x, tile, self.settings.tile_overlap)
 
     def _run_one(self, x: torch.Tensor, target: Image.Image) -> OnePassResult:
         start = time.perf_counter()

@@ -168,54 +168,67 @@ def trusted(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:
     return (consistent & inside).numpy().astype(np.float32)
 
 
+@dataclass(frozen=True)
+class Motion:
+    """How the scene moved from the previous input frame to the current one."""
+
+    backward: np.ndarray  # (H, W, 2) flow from the current frame to the previous one
+    trusted: np.ndarray  # (H, W) float mask: 1 where the backward flow can be followed (see `trusted`)
+
+
 class Steadier:
     """Blends each painted frame with the previous output warped along the input's motion.
 
     `strength` 0 leaves every frame as painted; 1 keeps the warped previous output wherever it can
-    be trusted (a new stroke appears only where the previous frame gives none)."""
+    be trusted (a new stroke appears only where the previous frame gives none). The input side
+    (`follow`, `lock`) depends on the input frames alone, so a frame can be measured and locked
+    before the previous one is painted; the output side (`blend`) takes the paintings in order."""
 
     def __init__(self, strength: float, flow: Flow | None = None):
         self.strength, self.flow = strength, flow or Flow()
-        self.previous: tuple[np.ndarray, torch.Tensor] | None = None  # (input frame, output)
+        self.last_frame: np.ndarray | None = None  # the previous input frame
+        self.last_output: torch.Tensor | None = None  # the previous output
         self.drift = (0.0, 0.0)  # the scene's position against the first frame's, in pixels (x, y)
 
     def __call__(self, frame: np.ndarray, painted: torch.Tensor) -> torch.Tensor:
         """`frame` (H, W, 3) uint8 input at the output's size; `painted` its (1, 3, H, W) painting."""
-        return self.blend(frame, painted, self.motion(frame))
+        return self.blend(painted, self.follow(frame))
 
-    def lock(self, moved: tuple | None, period: int) -> GridLock | None:
-        """The grid lock for the frame about to be painted, given its `motion` (None when steadiness is off)."""
+    def follow(self, frame: np.ndarray) -> Motion | None:
+        """The motion from the previous input frame to `frame`, which becomes the previous one; None
+        for the first frame and when steadiness is off. Adds the camera's move to the drift."""
         if self.strength <= 0:
             return None
-        if moved is not None:
-            backward, mask, _ = moved
-            camera = _camera_motion(backward, mask)
-            if camera is not None:  # the scene moved by minus the backward flow
-                self.drift = (self.drift[0] - camera[0], self.drift[1] - camera[1])
-        return GridLock(self.drift, period)
+        last, self.last_frame = self.last_frame, frame
+        if last is None:
+            return None
+        backward, forward = self.flow(frame, last), self.flow(last, frame)
+        motion = Motion(backward, trusted(backward, forward))
+        camera = _camera_motion(backward, motion.trusted)
+        if camera is not None:  # the scene moved by minus the backward flow
+            self.drift = (self.drift[0] - camera[0], self.drift[1] - camera[1])
+        return motion
 
-    def blend(self, frame: np.ndarray, painted: torch.Tensor, moved: tuple | None) -> torch.Tensor:
-        """`painted` with the warped previous output of `moved` (the frame's `motion`) blended in."""
+    def lock(self, period: int) -> GridLock | None:
+        """The grid lock for the frame just followed (None when steadiness is off)."""
+        return None if self.strength <= 0 else GridLock(self.drift, period)
+
+    def warped(self, motion: Motion) -> torch.Tensor:
+        """The previous output moved along `motion` onto the current frame."""
+        return warp(self.last_output, motion.backward)
+
+    def blend(self, painted: torch.Tensor, motion: Motion | None) -> torch.Tensor:
+        """`painted` with the previous output, warped along `motion`, blended in where it can be trusted."""
         out = painted
-        if moved is not None:
-            _, mask, warped = moved
-            trust = torch.from_numpy(mask).to(painted.device)[None, None]
-            out = painted + self.strength * trust * (warped - painted)
-        self.previous = (frame, out)
+        if motion is not None and self.last_output is not None:
+            trust = torch.from_numpy(motion.trusted).to(painted.device)[None, None]
+            out = painted + self.strength * trust * (self.warped(motion) - painted)
+        self.last_output = out
         return out
 
-    def motion(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, torch.Tensor] | None:
-        """(backward flow, trusted mask, warped previous output) for the frame about to be painted, or
-        None for the first frame and when steadiness is off (Gatys on video uses these for its initial
-        image and temporal loss)."""
-        if self.previous is None or self.strength <= 0:
-            return None
-        last_frame, last_out = self.previous
-        backward, forward = self.flow(frame, last_frame), self.flow(last_frame, frame)
-        return backward, trusted(backward, forward), warp(last_out, backward)
-
-    def remember(self, frame: np.ndarray, out: torch.Tensor) -> None:
-        self.previous = (frame, out)
+    def remember(self, out: torch.Tensor) -> None:
+        """`out` is the output for the frame just followed (a painter that blends by itself: Gatys)."""
+        self.last_output = out
 
 
 def _camera_motion(backward: np.ndarray, mask: np.ndarray) -> tuple[float, float] | None:

@@ -47,8 +47,9 @@ class Translator(OnePass):
         net, self.spec = checkpoints.load_generator(path)
         self.name = self.entry.name if self.entry else Path(model).stem
         settings = OnePassConfig(size=self.config.size, tile=self.config.tile, tile_overlap=self.config.tile_overlap)
-        super().__init__(generator_net(net.train(not self.config.eval_mode), self.spec), devices.resolve(device),
-                         settings, before_call=self._seeded)  # fmt: skip
+        net.train(not self.config.eval_mode)
+        seeded = self.config.seed is not None and _has_dropout(net)  # only dropout draws random numbers
+        super().__init__(generator_net(net, self.spec), devices.resolve(device), settings, before_call=self._seeded if seeded else None)
 
     def default_direction(self) -> str | None:
         return self.entry.direction if self.entry else None
@@ -63,8 +64,12 @@ class Translator(OnePass):
         return super().run_many(images)
 
     def _seeded(self) -> None:
-        if self.config.seed is not None:  # the same seed gives the same dropout for each picture
-            torch.manual_seed(self.config.seed)
+        torch.manual_seed(self.config.seed)  # the same seed gives the same dropout for each picture
+
+
+def _has_dropout(net: torch.nn.Module) -> bool:
+    """True when the network drops activations at random as it runs (pix2pix's U-Net outside eval mode)."""
+    return any(isinstance(m, torch.nn.modules.dropout._DropoutNd) and m.training and m.p > 0 for m in net.modules())
 
 
 def generator_net(net: torch.nn.Module, spec: GeneratorSpec) -> ImageToImage:
