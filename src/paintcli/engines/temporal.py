@@ -220,7 +220,7 @@ class Steadier:
     def blend(self, painted: torch.Tensor, motion: Motion | None) -> torch.Tensor:
         """`painted` with the previous output, warped along `motion`, blended in where it can be trusted."""
         out = painted
-        if motion is not None and self.last_output is not None:
+        if motion is not None:  # a followed frame: the one before it has been blended or remembered
             trust = torch.from_numpy(motion.trusted).to(painted.device)[None, None]
             out = painted + self.strength * trust * (self.warped(motion) - painted)
         self.last_output = out
