@@ -87,6 +87,20 @@ def test_int8_rounding_with_loaded_numbers_equals_the_formula():
     assert torch.allclose(q(x.clone()), expected, atol=1e-6)
 
 
+@pytest.mark.parametrize("kind", ["builtin", "arbitrary"])
+def test_bundled_networks_compile_as_one_graph(kind):
+    """--compile is only faster when dynamo traces the whole network: a break in the middle (the
+    arbitrary network's int8 points once compared tensors there) made it slower than not compiling."""
+    torch._dynamo.reset()
+    if kind == "builtin":
+        net = BuiltinStylizer(device="cpu").net.conditioned(torch.tensor(parse_styles("starry")))
+    else:
+        net = ArbitraryStylizer(device="cpu").transformer.conditioned(torch.rand(1, 100))
+    with torch.no_grad():
+        explained = torch._dynamo.explain(net)(torch.rand(1, 3, 32, 48))
+    assert explained.graph_break_count == 0, explained.break_reasons
+
+
 @pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc", reason="glibc only")
 def test_freed_memory_is_kept_on_glibc_unless_turned_off(monkeypatch):
     assert memory.keep_freed_memory() is True

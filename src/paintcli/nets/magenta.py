@@ -37,19 +37,20 @@ class QuantPoint(nn.Module):
     def __init__(self):
         super().__init__()
         self.register_buffer("qp", torch.tensor([1.0, 0.0]))  # (scale, zero point), set from the release
-        self.constants: tuple[float, float] | None = None
+        self.constants = (1.0, 0.0)
 
     def _load_from_state_dict(self, *args, **kwargs):
         super()._load_from_state_dict(*args, **kwargs)
         self.constants = tuple(self.qp.tolist())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        scale, zero = self.constants if self.constants is not None else (self.qp[0], self.qp[1])
+        scale, zero = self.constants
         return x.div_(scale).round_().clamp_(-128 - zero, 127 - zero).mul_(scale)
 
     def same_as(self, other: QuantPoint) -> bool:
-        """Rounding twice with the same scale and zero point changes nothing the second time."""
-        return bool(torch.equal(self.qp, other.qp))
+        """Rounding twice with the same scale and zero point changes nothing the second time. (Compares
+        the Python numbers: a comparison of tensors would split a torch.compile graph here.)"""
+        return self.constants == other.constants
 
 
 def _same_pad(x: torch.Tensor, stride: int) -> torch.Tensor:
