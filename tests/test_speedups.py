@@ -87,6 +87,29 @@ def test_int8_rounding_with_loaded_numbers_equals_the_formula():
     assert torch.allclose(q(x.clone()), expected, atol=1e-6)
 
 
+def test_a_different_int8_rounding_is_never_skipped():
+    first, same, other = QuantPoint(), QuantPoint(), QuantPoint()
+    first.load_state_dict({"qp": torch.tensor([0.05, 3.0])})
+    same.load_state_dict({"qp": torch.tensor([0.05, 3.0])})
+    other.load_state_dict({"qp": torch.tensor([0.07, 3.0])})
+    x = first(torch.linspace(-5, 5, 301))
+    assert same.unless_same(x, first) is x
+    assert torch.equal(other.unless_same(x.clone(), first), other(x.clone()))
+    assert not torch.equal(other(x.clone()), x)
+
+
+def test_skipping_the_repeated_int8_roundings_changes_no_value(monkeypatch):
+    """The arbitrary network skips a rounding after each padding when the padded values went through
+    the same one just before; doing every rounding of the release gives the same numbers."""
+    net = ArbitraryStylizer(device="cpu").transformer.conditioned(torch.rand(1, 100))
+    x = torch.rand(1, 3, 48, 64)
+    with torch.no_grad():
+        skipping = net(x)
+        monkeypatch.setattr(QuantPoint, "unless_same", lambda self, x, rounded_as: self(x))
+        every = net(x)
+    assert torch.equal(skipping, every)
+
+
 @pytest.mark.parametrize("kind", ["builtin", "arbitrary"])
 def test_bundled_networks_compile_as_one_graph(kind):
     """--compile is only faster when dynamo traces the whole network: a break in the middle (the

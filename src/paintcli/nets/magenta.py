@@ -43,14 +43,21 @@ class QuantPoint(nn.Module):
         super()._load_from_state_dict(*args, **kwargs)
         self.constants = tuple(self.qp.tolist())
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, *, relu: bool = False) -> torch.Tensor:
+        """`relu`: a ReLU first, as the lower bound of the clamp (the same numbers, one pass fewer)."""
         scale, zero = self.constants
-        return x.div_(scale).round_().clamp_(-128 - zero, 127 - zero).mul_(scale)
+        return x.div_(scale).round_().clamp_(0 if relu else -128 - zero, 127 - zero).mul_(scale)
 
     def same_as(self, other: QuantPoint) -> bool:
         """Rounding twice with the same scale and zero point changes nothing the second time. (Compares
         the Python numbers: a comparison of tensors would split a torch.compile graph here.)"""
         return self.constants == other.constants
+
+    def unless_same(self, x: torch.Tensor, rounded_as: QuantPoint | None) -> torch.Tensor:
+        """x rounded here, unless x's values last went through `rounded_as` and that is the same
+        rounding: then x is on this grid already (the release rounds after every padding, with the
+        padded tensor's own numbers each time, four passes over it for nothing)."""
+        return x if rounded_as is not None and self.same_as(rounded_as) else self(x)
 
 
 def _same_pad(x: torch.Tensor, stride: int) -> torch.Tensor:
@@ -155,10 +162,11 @@ class NormConv(nn.Module):
         self.conv, self.q_conv = nn.Conv2d(cin, cout, kernel), QuantPoint()
         self.norm, self.q_out = StyleNorm(cout), QuantPoint()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.q_conv(self.conv(self.q_pad(F.pad(x, (self.pad,) * 4, mode="reflect"))))
-        y = self.norm(y)
-        return self.q_out(y.relu_() if self.relu else y)
+    def forward(self, x: torch.Tensor, rounded_as: QuantPoint | None = None) -> torch.Tensor:
+        """`rounded_as`: the rounding x's values last went through, if known."""
+        padded = self.q_pad.unless_same(F.pad(x, (self.pad,) * 4, mode="reflect"), rounded_as)
+        y = self.norm(self.q_conv(self.conv(padded)))
+        return self.q_out(y, relu=self.relu)
 
 
 class ResidualBlock(nn.Module):
@@ -167,8 +175,8 @@ class ResidualBlock(nn.Module):
         self.conv1, self.conv2 = NormConv(channels, channels, 3), NormConv(channels, channels, 3, relu=False)
         self.q_add = QuantPoint()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.q_add(x + self.conv2(self.conv1(x)))
+    def forward(self, x: torch.Tensor, rounded_as: QuantPoint | None = None) -> torch.Tensor:
+        return self.q_add(x + self.conv2(self.conv1(x, rounded_as), self.conv1.q_out))
 
 
 class StyleTransformer(nn.Module):
@@ -201,11 +209,12 @@ class StyleTransformer(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.q_input(F.pad(x, (4, 4, 4, 4), mode="reflect"))
-        x = self.q_contract[0](F.relu(self.contract[0](x)))
+        x = self.q_contract[0](self.contract[0](x), relu=True)
         for conv, q_pad, q_before, q_out in zip(self.contract[1:], self.q_contract_pad, self.q_contract, self.q_contract[1:]):
-            padded = F.pad(x, (1, 1, 1, 1), mode="reflect")
-            x = q_out(F.relu(conv(padded if q_pad.same_as(q_before) else q_pad(padded))))
-        x = self.residual(x)
-        x = self.expand[0](F.interpolate(x, scale_factor=2, mode="nearest"))
-        x = self.expand[1](F.interpolate(x, scale_factor=2, mode="nearest"))
-        return self.q_output(torch.sigmoid(self.expand[2](x)))
+            x = q_out(conv(q_pad.unless_same(F.pad(x, (1, 1, 1, 1), mode="reflect"), q_before)), relu=True)
+        rounded_as = self.q_contract[-1]
+        for block in self.residual:
+            x, rounded_as = block(x, rounded_as), block.q_add
+        x = self.expand[0](F.interpolate(x, scale_factor=2, mode="nearest"), rounded_as)  # nearest: same values
+        x = self.expand[1](F.interpolate(x, scale_factor=2, mode="nearest"), self.expand[0].q_out)
+        return self.q_output(torch.sigmoid(self.expand[2](x, self.expand[1].q_out)))
