@@ -55,8 +55,8 @@ class QuantPoint(nn.Module):
 
     def unless_same(self, x: torch.Tensor, rounded_as: QuantPoint | None) -> torch.Tensor:
         """x rounded here, unless x's values last went through `rounded_as` and that is the same
-        rounding: then x is on this grid already (the release rounds after every padding, with the
-        padded tensor's own numbers each time, four passes over it for nothing)."""
+        rounding: then x is on this grid already. (The release rounds again after every padding, in
+        every case with the numbers of the rounding just before it: four passes for nothing.)"""
         return x if rounded_as is not None and self.same_as(rounded_as) else self(x)
 
 
