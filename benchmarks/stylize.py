@@ -2,6 +2,7 @@
 
     python benchmarks/stylize.py [--sizes 256,512] [--device cpu]          # speed per evaluation
     python benchmarks/stylize.py --quality [--sizes 384] [--device cpu]     # old default vs new default
+    python benchmarks/stylize.py --quality --runs new,no-coarse --sizes 512,1024   # with and without coarse losses
     python benchmarks/stylize.py --memory --sizes 512,1024,2048             # peak memory per size
     python benchmarks/stylize.py --one-pass [--one-pass-sizes 256,512,1024] # fast and AdaIN beside Gatys
 
@@ -154,7 +155,12 @@ def _textbook(objective: Objective, device, size, evaluations: int) -> float:
 # --- quality ---------------------------------------------------------------------------------------------------
 
 
-def quality(content, style, device, sizes: list[int], *, precision: str = "auto", save: Path | None = None) -> None:
+QUALITY_RUNS = ("old", "new", "no-coarse")
+
+
+def quality(
+    content, style, device, sizes: list[int], *, precision: str = "auto", save: Path | None = None, runs=("old", "new")
+) -> None:  # fmt: skip
     print(f"device: {devices.describe(device)}, torch {torch.__version__}, threads {torch.get_num_threads()}")
     judge = GatysStylizer(GatysConfig(), device=device).net  # the bundled VGG19, to measure distances
     photo512, style512 = (imageio.resize_longest(img, 512) for img in (content, style))
@@ -165,11 +171,16 @@ def quality(content, style, device, sizes: list[int], *, precision: str = "auto"
     photo_style_distance = sum(_sq(photo_grams[k] - style_grams[k]) for k in STYLE_LAYERS)
     print(f"{'run':<44} {'size':>9} {'seconds':>8} {'evals':>15} {'final loss':>11} {'style dist':>10} {'content dist':>12}")
     for longest in sizes:
-        runs = [(f"old default: {longest} px, 500 evaluations", GatysConfig(scales=(longest,), iterations=500, tol=0, seed=0))]
-        runs.append((f"new default: {GatysConfig(size=longest).schedule}", GatysConfig(size=longest, seed=0)))
+        todo = []
+        if "old" in runs:
+            todo.append((f"old default: {longest} px, 500 evaluations", GatysConfig(scales=(longest,), iterations=500, tol=0, seed=0)))
+        if "new" in runs:
+            todo.append((f"new default: {GatysConfig(size=longest).schedule}", GatysConfig(size=longest, seed=0)))
+        if "no-coarse" in runs:
+            todo.append(("new default, --no-coarse-losses", GatysConfig(size=longest, seed=0, coarse_losses=False)))
         if precision != "auto":
-            runs.append((f"new default, --precision {precision}", GatysConfig(size=longest, seed=0, precision=precision)))
-        for label, config in runs:
+            todo.append((f"new default, --precision {precision}", GatysConfig(size=longest, seed=0, precision=precision)))
+        for label, config in todo:
             stylizer = GatysStylizer(config, device=device)
             sync(device)
             start = time.perf_counter()
@@ -185,7 +196,7 @@ def quality(content, style, device, sizes: list[int], *, precision: str = "auto"
             style_d = sum(_sq(grams[k] - style_grams[k]) for k in STYLE_LAYERS) / photo_style_distance
             content_d = _sq(_features(judge, out512, device, ("relu4_2",))["relu4_2"] - photo_feat) / style_content_distance
             if save is not None:
-                tag = "old" if "old" in label else ("bf16" if "precision" in label else "new")
+                tag = "old" if "old" in label else "bf16" if "precision" in label else "no-coarse" if "coarse" in label else "new"
                 result.image.save(save / f"quality_{longest}_{tag}.jpg", quality=92)
             print(f"{label:<44} {result.image.size[0]:>4}x{result.image.size[1]:<4} {seconds:>8.1f} {str(list(result.evaluations)):>15} "
                   f"{final:>11.4g} {style_d:>10.4f} {content_d:>12.4f}")  # fmt: skip
@@ -236,6 +247,7 @@ def main() -> None:
     parser.add_argument("--one-pass-sizes", default="256,512,1024")
     parser.add_argument("--precision", default="auto", help="--quality: also run the new default with this precision (bf16)")
     parser.add_argument("--save", type=Path, help="--quality: save the pictures here")
+    parser.add_argument("--runs", default="old,new", help=f"--quality: which runs, of {','.join(QUALITY_RUNS)} (no-coarse: the new default with --no-coarse-losses)")
     args = parser.parse_args()
     keep_freed_memory()  # as the paint command does for its process
     device = devices.resolve(args.device)
@@ -243,7 +255,10 @@ def main() -> None:
     content, style = imageio.load_image(content_path), imageio.load_image(style_path)
     if args.quality:
         sizes = [int(s) for s in (args.sizes or ("384" if device.type == "cpu" else "512,1024,2048")).split(",")]
-        quality(content, style, device, sizes, precision=args.precision, save=args.save)
+        runs = tuple(args.runs.split(","))
+        if not set(runs) <= set(QUALITY_RUNS):
+            parser.error(f"--runs takes {', '.join(QUALITY_RUNS)}")
+        quality(content, style, device, sizes, precision=args.precision, save=args.save, runs=runs)
     elif args.memory:
         memory(device, [int(s) for s in (args.sizes or "512,1024,2048").split(",")])
     elif args.one_pass:

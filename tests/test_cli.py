@@ -296,3 +296,16 @@ def test_the_first_message_names_the_schedule_and_json_counts_evaluations(images
     record = json.loads(result.stdout)
     assert record["schedule"] == [[48, 300]] and record["evaluations"][0] < 300 == record["schedule"][0][1]
     assert record["iterations"] == sum(record["evaluations"])
+
+
+def test_no_coarse_losses_reaches_the_run_and_is_refused_for_other_methods(images, tmp_path):
+    from paintcli.cli.stylize import gatys
+
+    options = {name: None for name in gatys.OPTIONS} | dict(
+        tol=0.001, coarse_losses=False, tv_weight=0.001, content_layers="relu4_2", style_layers="relu1_1",
+        style_layer_weights="equal", optimizer="lbfgs", init="content", style_scale=1.0, backbone="vgg19", save_every=0, precision="auto",
+    )  # fmt: skip
+    assert gatys.config(None, None, False, **options).coarse_losses is False
+    content, style = images
+    result = paint("stylize", content, "-s", "starry", "--no-coarse-losses", "-o", tmp_path / "o.png")
+    assert result.exit_code == 2 and "--coarse-losses is an option of --method gatys" in result.stderr

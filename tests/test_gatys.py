@@ -150,6 +150,40 @@ def test_scales_and_iterations_given_by_hand_win():
     assert GatysConfig(size=512, iterations=40).schedule == ((512, 40),)  # --iterations alone: one scale
 
 
+def _style_distance(net, layers, img, size) -> float:
+    """Gram distance to the style image of `img` shrunk to `size`, as a viewer sees it at that size."""
+    from paintcli import imageio
+
+    seen = fn.to_tensor(imageio.resize(img, size))
+    style = fn.to_tensor(imageio.resize_longest(style_image(), max(size)))
+    with torch.no_grad():
+        a, b = net(seen, layers), net(style, layers)
+    return sum(float(((fn.gram(a[k]) - fn.gram(b[k])) ** 2).sum()) for k in layers)
+
+
+def test_coarse_losses_keep_the_picture_painted_as_seen_at_the_earlier_scale():
+    stylizer = GatysStylizer(GatysConfig(seed=0))
+    layers = stylizer.config.style_layers
+    results = {
+        on: stylizer.with_config(GatysConfig(scales=(32, 64), iterations=20, seed=0, tol=0, coarse_losses=on)).run(content_image(), style_image())
+        for on in (True, False)
+    }  # fmt: skip
+    coarse = {on: _style_distance(stylizer.net, layers, r.image, (32, 24)) for on, r in results.items()}
+    full = {on: _style_distance(stylizer.net, layers, r.image, (64, 48)) for on, r in results.items()}
+    # Without them the fine scale trades the coarse scale's strokes away (measured: 5x the distance).
+    assert coarse[True] < 0.5 * coarse[False], coarse
+    assert full[True] < 1.2 * full[False], full  # and the full-size picture is as painted
+
+
+def test_coarse_losses_change_nothing_in_a_single_scale_run():
+    on, _ = run(GatysConfig(size=32, iterations=5, seed=0, tol=0))
+    off, _ = run(GatysConfig(size=32, iterations=5, seed=0, tol=0, coarse_losses=False))
+    assert on.image.tobytes() == off.image.tobytes()
+    two, _ = run(GatysConfig(scales=(32, 64), iterations=3, seed=0, tol=0))
+    two_off, _ = run(GatysConfig(scales=(32, 64), iterations=3, seed=0, tol=0, coarse_losses=False))
+    assert two.image.tobytes() != two_off.image.tobytes()
+
+
 def test_tol_stops_a_scale_when_the_loss_stops_falling():
     stopped, events = run(GatysConfig(size=32, iterations=60, seed=0, tol=0.5))  # any fall under half: done
     assert stopped.iterations < 60 and stopped.evaluations == (stopped.iterations,)

@@ -52,6 +52,7 @@ class GatysConfig:
     scales: tuple[int, ...] = ()  # coarse-to-fine longest sides, e.g. (256, 512); the last is the output size
     iterations: int | None = None  # evaluations per scale; None with no scales: the automatic schedule
     tol: float = TOLERANCE  # stop a scale when the loss falls less than this share over 20 evaluations; 0: never
+    coarse_losses: bool = True  # at each finer scale, also take the losses on the image shrunk to every earlier scale
     content_weight: float | None = None  # None: the backbone's default (LOSS_WEIGHTS)
     style_weight: float | None = None
     tv_weight: float = 1e-3  # on the 0-255 image, as neural-style

@@ -159,8 +159,11 @@ class GatysStylizer:
                         preview = lambda: self._finish(current(), content_t)  # noqa: E731
                         on_event(Step(index, len(plan), size, i, evals, *scale_losses, preview, work.progress))
 
+                coarse = [fn.to_tensor(imageio.resize(content_img, s), self.device) for s in self._coarse_sizes(plan, index)]
                 try:
-                    objective = Objective(self.net, cfg, content_t, style_imgs, blend, size, device=self.device, bf16=self.bf16, temporal=last)
+                    objective = Objective(
+                        self.net, cfg, content_t, style_imgs, blend, size, device=self.device, bf16=self.bf16, temporal=last, coarse=coarse
+                    )
                     outcome = optimise(objective, image, evals, report_every=every, on_report=report)
                 except ScaleInterrupted as stop:
                     raise Interrupted(self._finish(stop.image, content_t)) from None
@@ -176,6 +179,12 @@ class GatysStylizer:
         )  # fmt: skip
 
     # --- helpers -----------------------------------------------------------------------------------
+
+    def _coarse_sizes(self, plan, index: int) -> list[tuple[int, int]]:
+        """The sizes of the scales before `index` (1-based) that are smaller than it, when coarse losses are on."""
+        size = plan[index - 1][0]
+        earlier = [s for s, _ in plan[: index - 1] if s[0] < size[0] and s[1] < size[1]]
+        return list(dict.fromkeys(earlier)) if self.config.coarse_losses else []
 
     def _initial(self, previous, content_t, style_imgs, size, generator) -> torch.Tensor:
         """The starting image at this scale: the previous scale's result upsampled, or cfg.init."""
@@ -212,9 +221,9 @@ class GatysStylizer:
 
 def fitting_size(size: tuple[int, int], free_bytes: int, history: int) -> int:
     """The longest side (a multiple of 16) that fits in `free_bytes`: VGG19 forward and backward up to
-    relu5_1 with in-place ReLUs (about 2.4 KB per pixel, with headroom) plus L-BFGS's history (two
-    3-channel float vectors per pixel and pair)."""
-    per_pixel = 2400 + 24 * history
+    relu5_1 with in-place ReLUs (about 2.4 KB per pixel, with headroom; a third more for the shrunk views
+    of the coarse losses) plus L-BFGS's history (two 3-channel float vectors per pixel and pair)."""
+    per_pixel = 3200 + 24 * history
     return int(max(size) * math.sqrt(free_bytes * 0.9 / (per_pixel * size[0] * size[1])) // 16 * 16)
 
 

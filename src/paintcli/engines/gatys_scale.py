@@ -9,7 +9,7 @@ progress event goes out and the stopping rule looks at the loss `window` evaluat
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 
@@ -32,24 +32,39 @@ TV_REFERENCE_PIXELS = 512 * 384
 
 class Objective:
     """The loss at one scale: content features and style Gram matrices computed once, then
-    `losses(image)` -> (content, style, total variation), weighted."""
+    `losses(image)` -> (content, style, total variation), weighted.
 
-    def __init__(self, net: torch.nn.Module, cfg: GatysConfig, content_t, style_imgs, blend, size, *, device, bf16: bool, temporal=None):
+    `coarse` lists the photo at the earlier scales' sizes ((1, 3, h, w) tensors). The content and
+    style losses are then also taken on the image shrunk to each of those sizes, each view counting
+    as much as the full one: at a fine scale the full-size losses alone see strokes of the fine
+    scale's size and would trade the large strokes painted at the coarse scales for the photo's
+    detail; the views keep the picture painted as seen at every earlier size.
+    """
+
+    def __init__(
+        self, net: torch.nn.Module, cfg: GatysConfig, content_t, style_imgs, blend, size, *, device, bf16: bool,
+        temporal=None, coarse: Sequence[torch.Tensor] = (),
+    ):  # fmt: skip
         self.net, self.cfg, self.device = net, cfg, device
         self.temporal = None
         if temporal is not None:  # (target, mask, weight) at this scale's size
             target, mask, weight = temporal
             self.temporal = (fn.resize_tensor(target, size), fn.resize_tensor(mask, size), weight)
         self.autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if bf16 else nullcontext
-        if cfg.preserve_colors:  # luminance-only transfer: work on gray images, re-colour at the end
-            content_t = fn.luminance(content_t)
         self.layers = tuple(dict.fromkeys(cfg.content_layers + cfg.style_layers))
-        with torch.no_grad():
-            feats = self._features(content_t, cfg.content_layers)
-            self.content_targets = {k: v.detach() for k, v in feats.items()}
-            self.gram_targets = self._style_grams(style_imgs, blend, size, content_t)
+        self.views = [self._view(content_t, style_imgs, blend, None)]
+        self.views += [self._view(photo, style_imgs, blend, (photo.shape[-1], photo.shape[-2])) for photo in coarse]
         self.content_weight, self.style_weight = cfg.weights
         self.layer_weights = dict(zip(cfg.style_layers, cfg.layer_weights(), strict=True))
+
+    @torch.no_grad()
+    def _view(self, content_t, style_imgs, blend, shrink_to) -> _View:
+        """The fixed targets for the image as seen at `shrink_to` (width, height); None: full size."""
+        if self.cfg.preserve_colors:  # luminance-only transfer: work on gray images, re-colour at the end
+            content_t = fn.luminance(content_t)
+        size = (content_t.shape[-1], content_t.shape[-2])
+        content = {k: v.detach() for k, v in self._features(content_t, self.cfg.content_layers).items()}
+        return _View(shrink_to, content, self._style_grams(style_imgs, blend, size, content_t))
 
     def _features(self, image: torch.Tensor, layers) -> dict[str, torch.Tensor]:
         """VGG features in float32 (the Gram matrices and losses are computed in float32 even when
@@ -74,16 +89,28 @@ class Objective:
         return grams
 
     def losses(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        feats = self._features(image, self.layers)
         zero = image.new_zeros(())
-        content = sum((F.mse_loss(feats[k], t) for k, t in self.content_targets.items()), zero)
-        style = sum((self.layer_weights[k] * F.mse_loss(fn.gram(feats[k]), g) for k, g in self.gram_targets.items()), zero)
+        content, style = zero, zero
+        for view in self.views:
+            seen = image if view.shrink_to is None else fn.shrink_tensor(image, view.shrink_to)
+            feats = self._features(seen, self.layers)
+            content = content + sum((F.mse_loss(feats[k], t) for k, t in view.content.items()), zero)
+            style = style + sum((self.layer_weights[k] * F.mse_loss(fn.gram(feats[k]), g) for k, g in view.grams.items()), zero)
         tv = fn.tv_loss(image) * (TV_REFERENCE_PIXELS / image[0, 0].numel()) if self.cfg.tv_weight else zero
         content = content * self.content_weight
         if self.temporal is not None:  # Ruder et al.'s temporal term, counted with the content loss
             target, mask, weight = self.temporal
             content = content + weight * (mask * ((image - target) * PIXEL_SCALE) ** 2).mean()
         return content, style * self.style_weight, tv * self.cfg.tv_weight
+
+
+@dataclass(frozen=True)
+class _View:
+    """The image at one size, with the content features and style Gram matrices it should have."""
+
+    shrink_to: tuple[int, int] | None  # (width, height); None: the image as it is
+    content: dict[str, torch.Tensor]
+    grams: dict[str, torch.Tensor]
 
 
 class ScaleInterrupted(KeyboardInterrupt):

@@ -38,6 +38,7 @@ def command(
     scales: gatys.Scales = None,
     iterations: gatys.Iterations = None,
     tol: gatys.Tol = gatys.D.tol,
+    coarse_losses: gatys.CoarseLosses = gatys.D.coarse_losses,
     content_weight: gatys.ContentWeight = None,
     style_weight: gatys.StyleWeight = None,
     tv_weight: gatys.TvWeight = gatys.D.tv_weight,

@@ -21,6 +21,7 @@ PANEL = "gatys (default): optimisation, best quality"
 Scales = Annotated[str | None, typer.Option(help="Coarse-to-fine longest sides by hand, e.g. 256,512,1024 (the last is the output size; 500 evaluations each unless --iterations). Default: chosen from --size, see --iterations.", show_default=False, rich_help_panel=PANEL)]
 Iterations = Annotated[int | None, typer.Option("--iterations", "-n", help="Loss evaluations per scale. Default: a coarse-to-fine schedule from --size: halve it down to no less than 192 px, 250 evaluations at the smallest scale, then 100, 50, 30 at each larger one (512: 256→512, 250+100; 1024: 256→512→1024, 250+100+50); up to 383 px one scale of 300. Each scale starts from the previous result upsampled.", show_default=False, rich_help_panel=PANEL)]
 Tol = Annotated[float, typer.Option(help="Stop a scale when the loss fell less than this share over the last 20 evaluations; 0 runs every evaluation.", rich_help_panel=PANEL)]
+CoarseLosses = Annotated[bool, typer.Option("--coarse-losses/--no-coarse-losses", help="At each finer scale, also take the content and style losses on the picture shrunk to every earlier scale, so the large strokes painted there stay (about a third more work per evaluation at the finer scales).", rich_help_panel=PANEL)]
 Precision = Annotated[str, typer.Option(help="auto (float32; TF32 on CUDA), fp32, or bf16 (CUDA: bf16 autocast for the VGG passes, Gram matrices and losses in float32).", rich_help_panel=PANEL)]
 ContentWeight = Annotated[float | None, typer.Option(help="Weight of the content loss. Default: 5 (vgg19), 1 (vgg19-torchvision).", show_default=False, rich_help_panel=PANEL)]
 StyleWeight = Annotated[float | None, typer.Option(help="Weight of the style loss. Default: 100 (vgg19), 1e6 (vgg19-torchvision).", show_default=False, rich_help_panel=PANEL)]
@@ -36,7 +37,7 @@ StyleScale = Annotated[float, typer.Option(help="Size of the style image relativ
 Backbone = Annotated[str, typer.Option(help="Feature network: vgg19 (bundled, original weights) or vgg19-torchvision (downloaded once).", rich_help_panel=PANEL)]
 SaveEvery = Annotated[int, typer.Option(help="Also save the image every N iterations (as <output>_s<scale>_<iter>.png); 0: never.", rich_help_panel=PANEL)]
 
-OPTIONS = ("scales", "iterations", "tol", "content_weight", "style_weight", "tv_weight", "content_layers", "style_layers",
+OPTIONS = ("scales", "iterations", "tol", "coarse_losses", "content_weight", "style_weight", "tv_weight", "content_layers", "style_layers",
            "style_layer_weights", "optimizer", "lr", "init", "seed", "style_scale", "backbone", "save_every", "precision")  # fmt: skip
 
 
@@ -44,7 +45,7 @@ def config(size: int | None, style_blend: str | None, preserve_colors: bool, **o
     """The GatysConfig these options describe, checked."""
     cfg = GatysConfig(
         size=size or D.size, scales=parse_ints(o["scales"], "--scales") if o["scales"] else (), iterations=o["iterations"],
-        tol=o["tol"], precision=o["precision"].lower(),
+        tol=o["tol"], coarse_losses=o["coarse_losses"], precision=o["precision"].lower(),
         content_weight=o["content_weight"], style_weight=o["style_weight"], tv_weight=o["tv_weight"],
         content_layers=parse_names(o["content_layers"]), style_layers=parse_names(o["style_layers"]),
         style_layer_weights=parse_layer_weights(o["style_layer_weights"], len(parse_names(o["style_layers"]))),
