@@ -219,15 +219,22 @@ def _sq(t: torch.Tensor) -> float:
 
 
 def memory(device, sizes: list[int]) -> None:
-    """Peak memory of a short default-settings run at each size, each in a fresh process."""
+    """Peak memory of the default schedule at each size, each in a fresh process: three evaluations per
+    scale, with L-BFGS's history buffers as large as the full run allocates them (they are allocated
+    up front) and the coarse losses' shrunk views, so the peak is the full run's."""
     print(f"{'size':>6} {'peak GiB':>9} {'where'}")
     for longest in sizes:
+        schedule = GatysConfig(size=longest).schedule
         code = (
             "import resource, sys, torch, json\n"
             "from paintcli.memory import keep_freed_memory\nkeep_freed_memory()\n"
-            "from paintcli import GatysConfig\nfrom paintcli.engines.gatys import GatysStylizer\n"
-            f"import benchmarks.stylize as b\nc, s = b.images()\ndev = '{device}'\n"
-            f"cfg = GatysConfig(scales=({longest},), iterations=3, tol=0, lbfgs_history={dict(GatysConfig(size=longest).schedule)[longest]})\n"
+            "from paintcli import GatysConfig, imageio\nfrom paintcli.engines import gatys_scale\nfrom paintcli.engines.gatys import GatysStylizer\n"
+            f"import benchmarks.stylize as b\nc, s = b.images()\nc = imageio.load_image(c)\ndev = '{device}'\n"
+            f"schedule = {list(schedule)}\n"
+            "history = {3 * w * h: n for (w, h), n in ((imageio.fit_longest_side(c.size, side), n) for side, n in schedule)}\n"
+            "real = gatys_scale.LBFGS\n"
+            "gatys_scale.LBFGS = lambda x, **kw: real(x, **(kw | {'history': history[x.numel()]}))\n"
+            "cfg = GatysConfig(scales=tuple(side for side, _ in schedule), iterations=3, tol=0)\n"
             "GatysStylizer(cfg, device=dev).run(c, s)\n"
             "peak = torch.cuda.max_memory_allocated() if dev.startswith('cuda') else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024\n"
             "print(json.dumps(peak / 2**30))\n"
