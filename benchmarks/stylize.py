@@ -171,16 +171,17 @@ def quality(
     photo_style_distance = sum(_sq(photo_grams[k] - style_grams[k]) for k in STYLE_LAYERS)
     print(f"{'run':<44} {'size':>9} {'seconds':>8} {'evals':>15} {'final loss':>11} {'style dist':>10} {'content dist':>12}")
     for longest in sizes:
-        todo = []
-        if "old" in runs:
-            todo.append((f"old default: {longest} px, 500 evaluations", GatysConfig(scales=(longest,), iterations=500, tol=0, seed=0)))
-        if "new" in runs:
-            todo.append((f"new default: {GatysConfig(size=longest).schedule}", GatysConfig(size=longest, seed=0)))
-        if "no-coarse" in runs:
-            todo.append(("new default, --no-coarse-losses", GatysConfig(size=longest, seed=0, coarse_losses=False)))
+        todo = {  # tag (also the saved picture's name): (label, config)
+            "old": (f"old default: {longest} px, 500 evaluations", GatysConfig(scales=(longest,), iterations=500, tol=0, seed=0)),
+            "new": (f"new default: {GatysConfig(size=longest).schedule}", GatysConfig(size=longest, seed=0)),
+            "no-coarse": ("new default, --no-coarse-losses", GatysConfig(size=longest, seed=0, coarse_losses=False)),
+        }
+        chosen = [tag for tag in todo if tag in runs]
         if precision != "auto":
-            todo.append((f"new default, --precision {precision}", GatysConfig(size=longest, seed=0, precision=precision)))
-        for label, config in todo:
+            todo[precision] = (f"new default, --precision {precision}", GatysConfig(size=longest, seed=0, precision=precision))
+            chosen.append(precision)
+        for tag in chosen:
+            label, config = todo[tag]
             stylizer = GatysStylizer(config, device=device)
             sync(device)
             start = time.perf_counter()
@@ -196,7 +197,6 @@ def quality(
             style_d = sum(_sq(grams[k] - style_grams[k]) for k in STYLE_LAYERS) / photo_style_distance
             content_d = _sq(_features(judge, out512, device, ("relu4_2",))["relu4_2"] - photo_feat) / style_content_distance
             if save is not None:
-                tag = "old" if "old" in label else "bf16" if "precision" in label else "no-coarse" if "coarse" in label else "new"
                 result.image.save(save / f"quality_{longest}_{tag}.jpg", quality=92)
             print(f"{label:<44} {result.image.size[0]:>4}x{result.image.size[1]:<4} {seconds:>8.1f} {str(list(result.evaluations)):>15} "
                   f"{final:>11.4g} {style_d:>10.4f} {content_d:>12.4f}")  # fmt: skip

@@ -145,9 +145,10 @@ class GatysStylizer:
         work = _Work(plan)
         start = time.perf_counter()
         image, losses, used = None, (0.0, 0.0, 0.0), []
+        photos: dict[tuple[int, int], torch.Tensor] = {}  # the photo at each scale's size, for the coarse losses' views
         with devices.fast_math(self.device, autotune=False):
             for index, (size, evals) in enumerate(plan, start=1):
-                content_t = fn.to_tensor(imageio.resize(content_img, size), self.device)
+                photos[size] = content_t = fn.to_tensor(imageio.resize(content_img, size), self.device)
                 if image is None and init is not None:
                     image = fn.resize_tensor(init.to(self.device), size)
                 image = self._initial(image, content_t, style_imgs, size, generator)
@@ -159,7 +160,7 @@ class GatysStylizer:
                         preview = lambda: self._finish(current(), content_t)  # noqa: E731
                         on_event(Step(index, len(plan), size, i, evals, *scale_losses, preview, work.progress))
 
-                coarse = [fn.to_tensor(imageio.resize(content_img, s), self.device) for s in self._coarse_sizes(plan, index)]
+                coarse = [photos[s] for s in self._coarse_sizes(plan, index)]
                 try:
                     objective = Objective(
                         self.net, cfg, content_t, style_imgs, blend, size, device=self.device, bf16=self.bf16, temporal=last, coarse=coarse
