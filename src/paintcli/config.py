@@ -190,8 +190,11 @@ class OnePassConfig:
     preserve_colors: bool = False  # keep the photo's colours, take only the luminance from the network
     work_size: int | None = None  # run the network at this longest side and scale the result up (faster)
     compile: bool = False  # torch.compile the network: slow once (tens of seconds), then faster; for many pictures
+    precision: str = "auto"  # auto: bf16 where measured safe and the CPU computes it natively (device.one_pass_dtype)
 
     def validate(self) -> OnePassConfig:
+        if self.precision not in PRECISIONS:
+            raise UsageError(f"unknown --precision {self.precision!r}", f"use one of: {', '.join(PRECISIONS)}")
         for name in ("size", "work_size"):
             if getattr(self, name) is not None and getattr(self, name) < 16:
                 raise UsageError(f"--{name.replace('_', '-')} {getattr(self, name)} is too small", "use 16 or more")

@@ -221,7 +221,8 @@ class _OnePassPainter:
     def __init__(self, engine, batch_size: int, fields: dict[str, Any]):
         from paintcli import device as devices
 
-        self.engine, self.batch_size, self.fields = engine, batch_size, fields
+        self.engine, self.batch_size = engine, batch_size
+        self.fields = {**fields, "precision": engine.precision}
         self.device = devices.describe(engine.device)
 
     def frame_painter(self, clip: ClipSettings) -> FramePainter:

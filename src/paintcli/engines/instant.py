@@ -77,7 +77,7 @@ class BuiltinStylizer:
         """A one-pass painter for a mix of the styles: 26 weights (see parse_styles)."""
         check_strength(strength)
         styled = self.net.conditioned(torch.tensor(list(weights), dtype=torch.float32))
-        net = ImageToImage(_Mixed(styled, strength), multiple=MultiStyleNet.multiple, channels_last=True)
+        net = ImageToImage(_Mixed(styled, strength), multiple=MultiStyleNet.multiple, channels_last=True, bf16_safe=True)
         return OnePass(net.eval(), self.device, config)
 
     def run(self, photo: Image.Image, styles: str, *, strength: float = 1.0, config: OnePassConfig = OnePassConfig()) -> OnePassResult:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import torch
 from PIL import Image
 
-from paintcli import functional as fn, imageio
+from paintcli import device as devices, functional as fn, imageio
 from paintcli.config import OnePassConfig
 from paintcli.nets.image_to_image import ImageToImage
 from paintcli.tiling import Tiler
@@ -44,8 +44,9 @@ class OnePass:
         *,
         before_call: Callable[[], None] | None = None,
     ):
-        self.net = net.to(device).requires_grad_(False)
         self.device, self.settings = device, settings
+        self.dtype = devices.one_pass_dtype(settings.precision, device, net.bf16_safe)
+        self.net = net.to(device).compute_in(self.dtype).requires_grad_(False)
         self.memory_format = torch.channels_last if net.channels_last else torch.contiguous_format
         self.net.to(memory_format=self.memory_format)
         if settings.compile:
@@ -53,6 +54,11 @@ class OnePass:
         self.tiler = Tiler(self.net, before_call=before_call)
         self.hooked = before_call is not None  # something global runs before every call (translate's seed)
         self._tiling = threading.Lock()  # tiles set hooks on the network: one tiled picture at a time
+
+    @property
+    def precision(self) -> str:
+        """What the network computes in, as --precision names it: 'fp32' or 'bf16'."""
+        return "bf16" if self.dtype == torch.bfloat16 else "fp32"
 
     def run(self, image: Image.Image) -> OnePassResult:
         return self.run_many([image])[0]

@@ -31,29 +31,30 @@ class ConditionalInstanceNorm(nn.Module):
         self.gamma = nn.Parameter(torch.ones(styles, channels))
         self.beta = nn.Parameter(torch.zeros(styles, channels))
         self.eps = eps
-        self.mixed: tuple[torch.Tensor, torch.Tensor] | None = None
+        # The mixed rows, set by `condition`: buffers, so `.to(dtype)` moves them with the weights.
+        self.register_buffer("scale", None, persistent=False)
+        self.register_buffer("shift", None, persistent=False)
 
     def condition(self, weights: torch.Tensor) -> None:
         """Fix the style: (26,) weights that sum to 1."""
-        self.mixed = ((weights[:, None] * self.gamma).sum(0).view(1, -1, 1, 1), (weights[:, None] * self.beta).sum(0).view(1, -1, 1, 1))
-        self.flat = (self.mixed[0].flatten(), self.mixed[1].flatten())
+        self.scale = (weights[:, None] * self.gamma).sum(0).detach()
+        self.shift = (weights[:, None] * self.beta).sum(0).detach()
 
     def statistics(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        var, mean = torch.var_mean(x, dim=(2, 3), correction=0, keepdim=True)  # one pass over x
+        var, mean = torch.var_mean(x.float(), dim=(2, 3), correction=0, keepdim=True)  # one pass; float32 sums
         return mean, var
 
     def normalise(self, x: torch.Tensor, stats: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
         """x * a + b with per-channel a and b: one pass over x instead of five."""
         mean, var = stats
-        scale, shift = self.mixed
-        a = scale / torch.sqrt(var + self.eps)
-        return torch.addcmul(shift - mean * a, x, a)
+        a = self.scale.float().view(1, -1, 1, 1) / torch.sqrt(var + self.eps)
+        return torch.addcmul((self.shift.float().view(1, -1, 1, 1) - mean * a).to(x.dtype), x, a.to(x.dtype))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if group_norm_fits(x):
-            return instance_norm(x, *self.flat, self.eps)
+            return instance_norm(x, self.scale, self.shift, self.eps)
         if x.shape[0] == 1:  # one picture: batch norm over it is its instance norm, in one fused kernel
-            return F.batch_norm(x, None, None, *self.flat, training=True, eps=self.eps)
+            return F.batch_norm(x, None, None, self.scale, self.shift, training=True, eps=self.eps)
         return self.normalise(x, self.statistics(x))
 
 
@@ -66,13 +67,15 @@ class Conv(nn.Module):
     throughout.
     """
 
-    def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1, *, upsample: bool = False):
+    def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1, *, upsample: bool = False, keeps_float32: bool = False):
         super().__init__()
         self.w = nn.Parameter(torch.zeros(cout, cin, kernel, kernel))
         self.norm = ConditionalInstanceNorm(cout)
         self.stride, self.pad, self.upsample = stride, kernel // 2, upsample
+        self.keeps_float32 = keeps_float32  # stays float32 when the network computes in bf16 (ImageToImage.compute_in)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.to(self.w.dtype)  # each layer computes in its own weights' type
         if self.upsample:
             x = F.interpolate(x, scale_factor=2, mode="nearest")
         x = F.pad(x, (self.pad,) * 4, mode="reflect")
@@ -89,7 +92,10 @@ class MultiStyleNet(nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.contract = nn.ModuleList([Conv(3, 32, 9), Conv(32, 32, 3, 2), Conv(32, 32, 3, 2)])
+        # In bf16 the first layer stays float32: it sees the photo itself, whose fine steps bf16 would
+        # round (measured over the 26 styles and 5 photos at 512 px: the worst result 43.5 dB from
+        # float32's instead of 40.7, for 13% more time).
+        self.contract = nn.ModuleList([Conv(3, 32, 9, keeps_float32=True), Conv(32, 32, 3, 2), Conv(32, 32, 3, 2)])
         self.res = nn.ModuleList([nn.ModuleList([Conv(32, 32, 3), Conv(32, 32, 3)]) for _ in range(6)])
         self.expand = nn.ModuleList([Conv(32, 8, 3, upsample=True), Conv(8, 4, 3, upsample=True), Conv(4, 3, 9)])
 

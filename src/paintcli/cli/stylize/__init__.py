@@ -21,6 +21,7 @@ from paintcli.errors import UsageError
 
 METHODS = {"gatys": gatys, "fast": fast, "adain": adain, "arbitrary": instant, "builtin": instant}
 ONE_PASS = "one-pass methods (fast, adain, arbitrary, builtin)"
+Precision = Annotated[str, typer.Option(help="auto, fp32 or bf16. gatys: auto is float32 (TF32 on CUDA); bf16 autocasts the VGG passes on CUDA, Gram matrices and losses in float32. builtin: bf16 runs the network in bfloat16 (within 40 dB of float32); auto does so on a CPU with native bf16 (AVX512-BF16 or AMX: about twice as fast), else float32.")]
 
 
 @boundary
@@ -52,7 +53,6 @@ def command(
     style_scale: gatys.StyleScale = gatys.D.style_scale,
     backbone: gatys.Backbone = gatys.D.backbone,
     save_every: gatys.SaveEvery = 0,
-    precision: gatys.Precision = gatys.D.precision,
     # fast
     model: fast.Model = None,
     # adain
@@ -67,6 +67,7 @@ def command(
     tile: Annotated[int | None, typer.Option(help="Paint in tiles of this many pixels (for very large images). Default: only when memory is short.", show_default=False, rich_help_panel=ONE_PASS)] = None,
     tile_overlap: Annotated[int, typer.Option(help="Overlap between tiles, blended so no seams show.", rich_help_panel=ONE_PASS)] = 64,
     work_size: Annotated[int | None, typer.Option(help="Run the network at this longest side and scale the result up to the output size: faster, softer.", show_default=False, rich_help_panel=ONE_PASS)] = None,
+    precision: Precision = "auto",
     compile_: Annotated[bool, typer.Option("--compile", help="Compile the network first (torch.compile): tens of seconds once, then about twice as fast; for folders and videos.", rich_help_panel=ONE_PASS)] = False,
     # video
     temporal: TemporalOpt = ClipSettings.temporal,
@@ -121,7 +122,7 @@ def command(
     o = ctx.params
     common = dict(device=device, quiet=quiet)
     one_pass = OnePassConfig(size=size, tile=tile, tile_overlap=tile_overlap, preserve_colors=preserve_colors, work_size=work_size,
-                             compile=compile_).validate()  # fmt: skip
+                             compile=compile_, precision=precision.lower()).validate()  # fmt: skip
     if method == "builtin":
         build = instant.builtin_painter(style, strength, one_pass, **common)
     elif method == "arbitrary":

@@ -19,7 +19,7 @@ PANEL = "arbitrary, builtin: bundled, instant, offline"
 
 Strength = Annotated[float, typer.Option(help="How much style, from 0 to 1. arbitrary: moves the style toward the photo's own; builtin: mixes the result with the photo.", rich_help_panel=PANEL)]
 
-OPTIONS = ("strength",)
+OPTIONS = ("strength", "precision")
 
 
 def arbitrary_painter(styles: list[str], style_blend: str | None, strength: float, config: OnePassConfig, *, device, quiet: bool):
@@ -97,5 +97,7 @@ class _TowardEachPhoto:
 
     def paint(self, images, jobs) -> list[Painted]:
         vector = self.stylizer.toward_photo(self.vector, images[0], self.strength)
-        result = self.stylizer.painter(vector, self.config).run(images[0])
-        return [Painted(result.image, result.seconds, {"method": "arbitrary", "strength": self.strength, **result.report()})]
+        painter = self.stylizer.painter(vector, self.config)
+        result = painter.run(images[0])
+        fields = {"method": "arbitrary", "strength": self.strength, "precision": painter.precision, **result.report()}
+        return [Painted(result.image, result.seconds, fields)]
