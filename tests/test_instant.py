@@ -111,6 +111,8 @@ def test_auto_precision_takes_bf16_only_for_the_builtin_network_on_a_cpu_with_na
                                   "--precision", "bf16", "-o", str(tmp_path / "a.png")])  # fmt: skip
     assert refused.exit_code == 2 and "--precision bf16 is measured only for --method builtin" in refused.stderr
     assert not (tmp_path / "a.png").exists()
+    elsewhere = runner.invoke(app, ["stylize", str(tmp_path / "photo.png"), "--method", "adain", "-s", str(tmp_path / "photo.png"), "--precision", "fp32"])
+    assert elsewhere.exit_code == 2 and "--precision is an option of --method gatys, arbitrary or builtin, not adain" in elsewhere.stderr
 
 
 def test_stylize_commands_paint_offline(tmp_path, no_network):

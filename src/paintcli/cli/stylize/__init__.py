@@ -147,13 +147,12 @@ def command(
 
 def _refuse_other_methods_options(ctx: typer.Context, method: str) -> None:
     """An option of another method is a mistake worth saying, not something to ignore silently."""
-    for other, module in METHODS.items():
-        if other == method:
+    for name in dict.fromkeys(n for module in METHODS.values() for n in module.OPTIONS):
+        if name in METHODS[method].OPTIONS or ctx.get_parameter_source(name).name != "COMMANDLINE":
             continue
-        for name in module.OPTIONS:
-            if name not in METHODS[method].OPTIONS and ctx.get_parameter_source(name).name == "COMMANDLINE":
-                flag = "--" + name.replace("_", "-")
-                raise UsageError(f"{flag} is an option of --method {other}, not {method}", f"use --method {other}, or leave {flag} out")
+        owners = [m for m, module in METHODS.items() if name in module.OPTIONS]
+        flag, named = "--" + name.replace("_", "-"), " or ".join([", ".join(owners[:-1]), owners[-1]] if len(owners) > 1 else owners)
+        raise UsageError(f"{flag} is an option of --method {named}, not {method}", f"use --method {owners[0]}, or leave {flag} out")
 
 
 def _print_styles() -> None:
