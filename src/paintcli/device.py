@@ -100,7 +100,7 @@ def native_bf16(device: torch.device) -> bool:
 def one_pass_dtype(precision: str, device: torch.device, bf16_safe: bool) -> torch.dtype:
     """What a one-pass network computes in. bf16 only for a network measured to stay within 40 dB of
     float32 in it: 'bf16' asks for it, 'auto' takes it on a CPU with native bf16 (there the 26-style
-    network ran 1.7-2.6x faster on 2 cores; GPUs are not measured yet), 'fp32' never."""
+    network alone ran 1.3-2.2x faster on 2 cores; GPUs are not measured yet), 'fp32' never."""
     if precision == "bf16" and not bf16_safe:
         raise UsageError("--precision bf16 is measured only for --method builtin", "leave --precision out for this method")
     if precision == "bf16" or (precision == "auto" and bf16_safe and native_bf16(device)):
