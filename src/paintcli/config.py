@@ -136,8 +136,7 @@ class GatysConfig:
             raise UsageError(f"--tol must not be negative, got {self.tol}", "use e.g. 0.001, or 0 to run every evaluation")
         if self.coarse_losses_above < 0:
             raise UsageError(f"coarse_losses_above must not be negative, got {self.coarse_losses_above}", "use e.g. 512, or 0 for every finer scale")
-        if self.precision not in PRECISIONS:
-            raise UsageError(f"unknown --precision {self.precision!r}", f"use one of: {', '.join(PRECISIONS)}")
+        check_precision(self.precision)
         if self.size < 1 or any(s < 1 for s in self.scales):
             raise UsageError("--size and --scales must be positive pixel counts", "use e.g. --size 512")
         if not self.content_layers and not self.style_layers:
@@ -151,6 +150,11 @@ class GatysConfig:
         if self.optimizer not in DEFAULT_LR:
             raise UsageError(f"unknown optimizer {self.optimizer!r}", "use lbfgs or adam")
         return self
+
+
+def check_precision(precision: str) -> None:
+    if precision not in PRECISIONS:
+        raise UsageError(f"unknown --precision {precision!r}", f"use one of: {', '.join(PRECISIONS)}")
 
 
 def non_negative(name: str, value: float | None) -> None:
@@ -193,8 +197,7 @@ class OnePassConfig:
     precision: str = "auto"  # auto: bf16 where measured safe and the CPU computes it natively (device.one_pass_dtype)
 
     def validate(self) -> OnePassConfig:
-        if self.precision not in PRECISIONS:
-            raise UsageError(f"unknown --precision {self.precision!r}", f"use one of: {', '.join(PRECISIONS)}")
+        check_precision(self.precision)
         for name in ("size", "work_size"):
             if getattr(self, name) is not None and getattr(self, name) < 16:
                 raise UsageError(f"--{name.replace('_', '-')} {getattr(self, name)} is too small", "use 16 or more")

@@ -52,19 +52,20 @@ class Objective:
             self.temporal = (fn.resize_tensor(target, size), fn.resize_tensor(mask, size), weight)
         self.autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if bf16 else nullcontext
         self.layers = tuple(dict.fromkeys(cfg.content_layers + cfg.style_layers))
-        self.views = [self._view(content_t, style_imgs, blend, None)]
-        self.views += [self._view(photo, style_imgs, blend, (photo.shape[-1], photo.shape[-2])) for photo in coarse]
+        self.views = [self._view(content_t, style_imgs, blend, shrunk=False)]
+        self.views += [self._view(photo, style_imgs, blend, shrunk=True) for photo in coarse]
         self.content_weight, self.style_weight = cfg.weights
         self.layer_weights = dict(zip(cfg.style_layers, cfg.layer_weights(), strict=True))
 
     @torch.no_grad()
-    def _view(self, content_t, style_imgs, blend, shrink_to) -> _View:
-        """The fixed targets for the image as seen at `shrink_to` (width, height); None: full size."""
+    def _view(self, content_t, style_imgs, blend, *, shrunk: bool) -> _View:
+        """The fixed targets for the image as seen at the photo `content_t`'s size; `shrunk`: the image
+        is shrunk to that size first (a coarse view), else it is seen as it is."""
         if self.cfg.preserve_colors:  # luminance-only transfer: work on gray images, re-colour at the end
             content_t = fn.luminance(content_t)
         size = (content_t.shape[-1], content_t.shape[-2])
         content = {k: v.detach() for k, v in self._features(content_t, self.cfg.content_layers).items()}
-        return _View(shrink_to, content, self._style_grams(style_imgs, blend, size, content_t))
+        return _View(size if shrunk else None, content, self._style_grams(style_imgs, blend, size, content_t))
 
     def _features(self, image: torch.Tensor, layers) -> dict[str, torch.Tensor]:
         """VGG features in float32 (the Gram matrices and losses are computed in float32 even when

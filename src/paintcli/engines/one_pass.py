@@ -45,8 +45,7 @@ class OnePass:
         before_call: Callable[[], None] | None = None,
     ):
         self.device, self.settings = device, settings
-        self.dtype = devices.one_pass_dtype(settings.precision, device, net.bf16_safe)
-        self.net = net.to(device).compute_in(self.dtype).requires_grad_(False)
+        self.net = net.to(device).compute_in(devices.one_pass_dtype(settings.precision, device, net.bf16_safe)).requires_grad_(False)
         self.memory_format = torch.channels_last if net.channels_last else torch.contiguous_format
         self.net.to(memory_format=self.memory_format)
         if settings.compile:
@@ -58,7 +57,7 @@ class OnePass:
     @property
     def precision(self) -> str:
         """What the network computes in, as --precision names it: 'fp32' or 'bf16'."""
-        return "bf16" if self.dtype == torch.bfloat16 else "fp32"
+        return "bf16" if self.net.dtype == torch.bfloat16 else "fp32"
 
     def run(self, image: Image.Image) -> OnePassResult:
         return self.run_many([image])[0]

@@ -17,12 +17,11 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar
 
-from paintcli.config import non_negative
+from paintcli.config import check_precision, non_negative
 from paintcli.errors import UsageError
 
 # (architecture, residual blocks or downsamplings) behind each --netG name
 GENERATORS = {"resnet6": ("resnet", 6), "resnet9": ("resnet", 9), "unet128": ("unet", 7), "unet256": ("unet", 8)}
-PRECISIONS = ("auto", "fp32", "bf16")
 
 
 def option(default: Any, help: str, *, flag: str | None = None, resumable: bool = False, cli: bool = True):
@@ -91,8 +90,7 @@ class TrainSettings:
             from paintcli.training.watch import require_tensorboard
 
             require_tensorboard()
-        if self.precision not in PRECISIONS:
-            raise UsageError(f"unknown --precision {self.precision!r}", f"use one of: {', '.join(PRECISIONS)}")
+        check_precision(self.precision)
         if self.crop_size > self.load_size:
             raise UsageError(f"--crop-size {self.crop_size} is larger than --load-size {self.load_size}", "crop at most the loaded size")
         for name in ("load_size", "crop_size", "batch_size"):
