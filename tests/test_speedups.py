@@ -13,7 +13,7 @@ from torch import nn
 
 from paintcli import memory
 from paintcli.engines.instant import ArbitraryStylizer, BuiltinStylizer, parse_styles
-from paintcli.nets.magenta import QuantPoint
+from paintcli.nets.magenta import CodeConv, QuantPoint, int8_convolutions_available
 from paintcli.nets.norm import InstanceNorm2d, instance_norm
 
 
@@ -85,6 +85,28 @@ def test_int8_rounding_with_loaded_numbers_equals_the_formula():
     x = torch.linspace(-10, 10, 1001)
     expected = (torch.clamp(torch.round(x / 0.05) + 3, -128, 127) - 3) * 0.05
     assert torch.allclose(q(x.clone()), expected, atol=1e-6)
+
+
+@pytest.mark.skipif(not int8_convolutions_available(), reason="oneDNN's int8 convolutions: x86 CPUs")
+@pytest.mark.parametrize("stride", [1, 2])
+def test_int8_convolution_sums_the_codes_exactly(stride):
+    """On the codes the sums are whole numbers (float32 sums round); on or off the input's grid, the
+    input is rounded as the float path rounds it."""
+    torch.manual_seed(0)
+    conv, grid = CodeConv(8, 4, 3, stride), QuantPoint()
+    grid.load_state_dict({"qp": torch.tensor([0.02, -3.0])})
+    codes, scale = torch.randint(-127, 128, (4, 8, 3, 3), dtype=torch.int8), torch.rand(4) * 0.01 + 0.001
+    conv.keep_codes(codes, scale)
+    conv.load_state_dict({"weight": codes.float() * scale.view(-1, 1, 1, 1), "bias": torch.randn(4)})
+    for x, rounded_as in ((grid(torch.randn(1, 8, 20, 24)), grid), (torch.randn(1, 8, 20, 24), None)):
+        on_grid = grid(F.pad(x, (1, 1, 1, 1), mode="reflect"))
+        exact = F.conv2d(on_grid.double(), codes.double() * scale.double().view(-1, 1, 1, 1), conv.bias.double(), stride)
+        conv.packed = None
+        floats = conv.on_grid(x, 1, grid, rounded_as)
+        conv.pack(grid)
+        ints = conv.on_grid(x, 1, grid, rounded_as)
+        assert ints.dtype == torch.float32 and ints.shape == exact.shape
+        assert (ints.double() - exact).abs().max() < 1e-5 and (ints - floats).abs().max() < 1e-4
 
 
 def test_a_different_int8_rounding_is_never_skipped():

@@ -194,7 +194,7 @@ class OnePassConfig:
     preserve_colors: bool = False  # keep the photo's colours, take only the luminance from the network
     work_size: int | None = None  # run the network at this longest side and scale the result up (faster)
     compile: bool = False  # torch.compile the network: slow once (tens of seconds), then faster; for many pictures
-    precision: str = "auto"  # auto: bf16 where measured safe and the CPU computes it natively (device.one_pass_dtype)
+    precision: str = "auto"  # auto: bf16 where measured safe and the CPU computes it natively, int8 codes for the 8-bit network on x86 (device.one_pass_precision)
 
     def validate(self) -> OnePassConfig:
         check_precision(self.precision)

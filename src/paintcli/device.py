@@ -97,15 +97,19 @@ def native_bf16(device: torch.device) -> bool:
     return any(check is not None and check() for check in checks)
 
 
-def one_pass_dtype(precision: str, device: torch.device, bf16_safe: bool) -> torch.dtype:
-    """What a one-pass network computes in. bf16 only for a network measured to stay within 40 dB of
-    float32 in it: 'bf16' asks for it, 'auto' takes it on a CPU with native bf16 (there the 26-style
-    network alone ran 1.3-2.2x faster on 2 cores; GPUs are not measured yet), 'fp32' never."""
-    if precision == "bf16" and not bf16_safe:
+def one_pass_precision(precision: str, device: torch.device, net) -> str:
+    """What a one-pass ImageToImage network computes in: 'fp32', 'bf16' or 'int8'. bf16 only for a
+    network measured to stay within 40 dB of float32 in it: 'bf16' asks for it, 'auto' takes it on a
+    CPU with native bf16 (there the 26-style network alone ran 1.3-2.2x faster on 2 cores; GPUs are
+    not measured yet). int8 for an 8-bit network under 'auto', on a CPU with oneDNN's int8
+    convolutions (its own integer arithmetic, 3x faster convolutions). 'fp32' always float32."""
+    if precision == "bf16" and not net.bf16_safe:
         raise UsageError("--precision bf16 is measured only for --method builtin", "leave --precision out for this method")
-    if precision == "bf16" or (precision == "auto" and bf16_safe and native_bf16(device)):
-        return torch.bfloat16
-    return torch.float32
+    if precision == "bf16" or (precision == "auto" and net.bf16_safe and native_bf16(device)):
+        return "bf16"
+    if precision == "auto" and net.int8_codes and device.type == "cpu" and net.int8_available():
+        return "int8"
+    return "fp32"
 
 
 def describe(device: torch.device) -> str:

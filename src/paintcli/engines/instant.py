@@ -22,7 +22,7 @@ from paintcli.config import OnePassConfig, blend_weights
 from paintcli.engines.one_pass import OnePass, OnePassResult
 from paintcli.errors import PaintError, UnknownNameError, UsageError, did_you_mean
 from paintcli.nets.image_to_image import ImageToImage
-from paintcli.nets.magenta import STYLE_SIZE, StylePredictor, StyleTransformer
+from paintcli.nets.magenta import STYLE_SIZE, CodeConv, StylePredictor, StyleTransformer
 from paintcli.nets.multistyle import STYLES, MultiStyleNet
 
 FORMATS = {"magenta-arbitrary": "paintcli.magenta-q8/1", "multistyle26": "paintcli.multistyle26/1"}
@@ -49,7 +49,7 @@ class ArbitraryStylizer:
 
     def painter(self, vector: torch.Tensor, config: OnePassConfig = OnePassConfig()) -> OnePass:
         """A one-pass painter in the style `vector` (from style_vector or mix)."""
-        net = ImageToImage(self.transformer.conditioned(vector), multiple=StyleTransformer.multiple, channels_last=True)
+        net = ImageToImage(self.transformer.conditioned(vector), multiple=StyleTransformer.multiple, channels_last=True, int8_codes=True)
         return OnePass(net.eval(), self.device, config)
 
     def run(
@@ -153,15 +153,21 @@ def _bundled(name: str) -> dict:
 
 
 def _load_q8(net: nn.Module, tensors: dict[str, torch.Tensor]) -> nn.Module:
-    """Load a network from int8 weight codes with per-channel scales (and everything else as stored)."""
-    state = {}
+    """Load a network from int8 weight codes with per-channel scales (and everything else as stored);
+    convolutions that can work on the codes (CodeConv) keep them too."""
+    state, codes = {}, {}
     for key, value in tensors.items():
         if key.endswith(".weight_codes"):
             prefix = key.removesuffix(".weight_codes")
-            state[f"{prefix}.weight"] = value.float() * tensors[f"{prefix}.weight_scale"].view(-1, 1, 1, 1)
+            scale = tensors[f"{prefix}.weight_scale"]
+            state[f"{prefix}.weight"] = value.float() * scale.view(-1, 1, 1, 1)
+            codes[prefix] = (value, scale)
         elif not key.endswith(".weight_scale"):
             state[key] = value
     net.load_state_dict(state, strict=True)
+    for name, module in net.named_modules():
+        if isinstance(module, CodeConv):
+            module.keep_codes(*codes[name])
     return net.eval().requires_grad_(False)
 
 

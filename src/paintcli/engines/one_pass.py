@@ -45,9 +45,10 @@ class OnePass:
         before_call: Callable[[], None] | None = None,
     ):
         self.device, self.settings = device, settings
-        self.net = net.to(device).compute_in(devices.one_pass_dtype(settings.precision, device, net.bf16_safe)).requires_grad_(False)
+        self.net = net.to(device).requires_grad_(False)
         self.memory_format = torch.channels_last if net.channels_last else torch.contiguous_format
         self.net.to(memory_format=self.memory_format)
+        self.net.compute_in(devices.one_pass_precision(settings.precision, device, net))
         if settings.compile:
             self.net.forward = torch.compile(self.net.forward, dynamic=False)
         self.tiler = Tiler(self.net, before_call=before_call)
@@ -56,8 +57,9 @@ class OnePass:
 
     @property
     def precision(self) -> str:
-        """What the network computes in, as --precision names it: 'fp32' or 'bf16'."""
-        return "bf16" if self.net.dtype == torch.bfloat16 else "fp32"
+        """What the network computes in: 'fp32', 'bf16' (--precision names them) or 'int8' (an 8-bit
+        network's own arithmetic, under --precision auto)."""
+        return self.net.precision
 
     def run(self, image: Image.Image) -> OnePassResult:
         return self.run_many([image])[0]

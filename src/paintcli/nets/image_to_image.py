@@ -41,6 +41,7 @@ class ImageToImage(nn.Module):
         value_range: tuple[float, float] = (0.0, 1.0),
         channels_last: bool = False,
         bf16_safe: bool = False,
+        int8_codes: bool = False,
     ):
         super().__init__()
         self.net = net
@@ -48,16 +49,30 @@ class ImageToImage(nn.Module):
         self.value_range = value_range  # the network's values for black and white
         self.channels_last = channels_last  # runs faster with NHWC tensors (measured per network)
         self.bf16_safe = bf16_safe  # in bfloat16 within 40 dB PSNR of float32 (measured per network)
-        self.dtype = torch.float32  # what the network computes in (set by `compute_in`)
+        self.int8_codes = int8_codes  # an 8-bit network that can convolve its int8 codes (`net.integer_convolutions`)
+        self.precision = "fp32"  # what the network computes in (set by `compute_in`)
 
-    def compute_in(self, dtype: torch.dtype) -> ImageToImage:
-        """Compute in `dtype`: the weights converted, except in modules marked `keeps_float32`. Pictures
-        still come in and go out as float32; a bf16-safe network casts where it needs to."""
-        self.dtype = dtype
-        self.to(dtype)
-        for module in self.modules():
-            if getattr(module, "keeps_float32", False):
-                module.float()
+    @property
+    def dtype(self) -> torch.dtype:
+        """The float type of the network's weights and activations."""
+        return torch.bfloat16 if self.precision == "bf16" else torch.float32
+
+    def int8_available(self) -> bool:
+        """Whether this network can convolve int8 codes on this machine's CPU."""
+        return self.int8_codes and self.net.int8_available()
+
+    def compute_in(self, precision: str) -> ImageToImage:
+        """Compute in 'fp32', 'bf16' or 'int8' (device.one_pass_precision). bf16: the weights converted,
+        except in modules marked `keeps_float32`; pictures still come in and go out as float32, and a
+        bf16-safe network casts where it needs to. int8: the network's convolutions on its codes."""
+        self.precision = precision
+        if precision == "bf16":
+            self.to(torch.bfloat16)
+            for module in self.modules():
+                if getattr(module, "keeps_float32", False):
+                    module.float()
+        elif precision == "int8":
+            self.net.integer_convolutions()
         return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
