@@ -107,7 +107,7 @@ def one_pass_precision(precision: str, device: torch.device, net) -> str:
         raise UsageError("--precision bf16 is measured only for --method builtin", "leave --precision out for this method")
     if precision == "bf16" or (precision == "auto" and net.bf16_safe and native_bf16(device)):
         return "bf16"
-    if precision == "auto" and net.int8_codes and device.type == "cpu" and net.int8_available():
+    if precision == "auto" and device.type == "cpu" and net.int8_available():
         return "int8"
     return "fp32"
 
