@@ -132,7 +132,7 @@ def test_skipping_the_repeated_int8_roundings_changes_no_value(monkeypatch):
     assert torch.equal(skipping, every)
 
 
-@pytest.mark.parametrize("kind", ["builtin", "arbitrary"])
+@pytest.mark.parametrize("kind", ["builtin", "arbitrary", "arbitrary on int8 codes"])
 def test_bundled_networks_compile_as_one_graph(kind):
     """--compile is only faster when dynamo traces the whole network: a break in the middle (the
     arbitrary network's int8 points once compared tensors there) made it slower than not compiling."""
@@ -141,6 +141,10 @@ def test_bundled_networks_compile_as_one_graph(kind):
         net = BuiltinStylizer(device="cpu").net.conditioned(torch.tensor(parse_styles("starry")))
     else:
         net = ArbitraryStylizer(device="cpu").transformer.conditioned(torch.rand(1, 100))
+    if kind == "arbitrary on int8 codes":
+        if not int8_convolutions_available():
+            pytest.skip("oneDNN's int8 convolutions: x86 CPUs")
+        net.integer_convolutions()
     with torch.no_grad():
         explained = torch._dynamo.explain(net)(torch.rand(1, 3, 32, 48))
     assert explained.graph_break_count == 0, explained.break_reasons
