@@ -49,7 +49,7 @@ class ArbitraryStylizer:
 
     def painter(self, vector: torch.Tensor, config: OnePassConfig = OnePassConfig()) -> OnePass:
         """A one-pass painter in the style `vector` (from style_vector or mix)."""
-        net = ImageToImage(self.transformer.conditioned(vector), multiple=StyleTransformer.multiple, channels_last=True, int8_codes=True)
+        net = ImageToImage(self.transformer.conditioned(vector), multiple=StyleTransformer.multiple, channels_last=True)
         return OnePass(net.eval(), self.device, config)
 
     def run(

@@ -41,7 +41,6 @@ class ImageToImage(nn.Module):
         value_range: tuple[float, float] = (0.0, 1.0),
         channels_last: bool = False,
         bf16_safe: bool = False,
-        int8_codes: bool = False,
     ):
         super().__init__()
         self.net = net
@@ -49,7 +48,6 @@ class ImageToImage(nn.Module):
         self.value_range = value_range  # the network's values for black and white
         self.channels_last = channels_last  # runs faster with NHWC tensors (measured per network)
         self.bf16_safe = bf16_safe  # in bfloat16 within 40 dB PSNR of float32 (measured per network)
-        self.int8_codes = int8_codes  # an 8-bit network that can convolve its int8 codes (`net.integer_convolutions`)
         self.precision = "fp32"  # what the network computes in (set by `compute_in`)
 
     @property
@@ -58,8 +56,10 @@ class ImageToImage(nn.Module):
         return torch.bfloat16 if self.precision == "bf16" else torch.float32
 
     def int8_available(self) -> bool:
-        """Whether this network can convolve int8 codes on this machine's CPU."""
-        return self.int8_codes and self.net.int8_available()
+        """Whether this network is an 8-bit one that can convolve its int8 codes (it has
+        `integer_convolutions`) on this machine's CPU."""
+        available = getattr(self.net, "int8_available", None)
+        return available is not None and available()
 
     def compute_in(self, precision: str) -> ImageToImage:
         """Compute in 'fp32', 'bf16' or 'int8' (device.one_pass_precision). bf16: the weights converted,
