@@ -79,12 +79,14 @@ def test_rounding_to_int8_leaves_the_callers_tensors_alone():
     assert torch.equal(vector, vector_kept)
 
 
-def test_int8_rounding_with_loaded_numbers_equals_the_formula():
+@pytest.mark.parametrize("n", [34, 4001])  # a norm's per-channel numbers (one fused operation), and activations
+@pytest.mark.parametrize("relu", [False, True])
+def test_int8_rounding_with_loaded_numbers_equals_the_formula(n, relu):
     q = QuantPoint()
     q.load_state_dict({"qp": torch.tensor([0.05, 3.0])})
-    x = torch.linspace(-10, 10, 1001)
-    expected = (torch.clamp(torch.round(x / 0.05) + 3, -128, 127) - 3) * 0.05
-    assert torch.allclose(q(x.clone()), expected, atol=1e-6)
+    x = torch.linspace(-10, 10, n)
+    expected = (torch.clamp(torch.round((x.clamp(min=0) if relu else x) / 0.05) + 3, -128, 127) - 3) * 0.05
+    assert torch.allclose(q(x.clone(), relu=relu), expected, atol=1e-6)
 
 
 @pytest.mark.skipif(not int8_convolutions_available(), reason="oneDNN's int8 convolutions: x86 CPUs")
