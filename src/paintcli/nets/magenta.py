@@ -74,8 +74,8 @@ class QuantPoint(nn.Module):
         (2.5x as fast as rounding)."""
         scale, zero = self.constants
         if on_grid:
-            return torch.add(torch.tensor(zero + 128.5), x, alpha=1 / scale).to(torch.uint8)
-        return torch.div(x, scale).round_().add_(zero + 128).clamp_(0, 255).to(torch.uint8)
+            return _to_bytes(torch.add(torch.tensor(zero + 128.5), x, alpha=1 / scale))
+        return _to_bytes(torch.div(x, self.scale).round_().add_(zero + 128).clamp_(0, 255))
 
     def same_as(self, other: QuantPoint) -> bool:
         """Rounding twice with the same scale and zero point changes nothing the second time. (Compares
@@ -87,6 +87,12 @@ class QuantPoint(nn.Module):
         rounding: then x is on this grid already. (The release rounds again after every padding, in
         every case with the numbers of the rounding just before it: four passes for nothing.)"""
         return x if rounded_as is not None and self.same_as(rounded_as) else self(x)
+
+
+def _to_bytes(x: torch.Tensor) -> torch.Tensor:
+    """x (float, every value in [0, 256)) truncated to uint8, by way of int16: torch converts float to
+    uint8 in a loop that is not vectorised, 2.7x as slow as the two vectorised steps (8x170x258)."""
+    return x.to(torch.int16).to(torch.uint8)
 
 
 @lru_cache(maxsize=1)
