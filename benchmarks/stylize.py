@@ -3,6 +3,7 @@
     python benchmarks/stylize.py [--sizes 256,512] [--device cpu]          # speed per evaluation
     python benchmarks/stylize.py --quality [--sizes 384] [--device cpu]     # old default vs new default
     python benchmarks/stylize.py --quality --runs new,no-coarse --sizes 512,1024   # with and without coarse losses
+    python benchmarks/stylize.py --quality --runs new --sizes 512,1024,2048 --save DIR   # + the sizes side by side
     python benchmarks/stylize.py --memory --sizes 512,1024,2048             # peak memory per size
     python benchmarks/stylize.py --one-pass [--one-pass-sizes 256,512,1024] # fast and AdaIN beside Gatys
 
@@ -16,7 +17,12 @@ Quality: on the example photo and Starry Night, the old single-scale default (50
 size, every one run) and the new default (coarse to fine, stopping when done), each with: wall time,
 evaluations, the final loss under the same objective at full size, and the style and content
 distances measured by the bundled VGG19 on the result downscaled to 512 px (Gram distance over
-relu1_1..relu5_1 relative to the photo's; relu4_2 distance relative to the style image's).
+relu1_1..relu5_1 relative to the photo's; relu4_2 distance relative to the style image's). The style
+distance is also printed with the result seen at 384 and 256 px (the style image at that size too):
+a picture painted at 512 px sits at the optimum of this very measure at 512 px, where any change of
+its pixels (even a JPEG at quality 92) doubles it, so pictures painted at other sizes compare fairly
+only at a size that none of them ends at: 384 px (the 512, 1024 and 2048 px defaults paint at 256,
+512, 1024 and 2048 px).
 
 Uses docs/examples/ (or $PAINT_ASSETS/images if set).
 """
@@ -32,6 +38,7 @@ import time
 from pathlib import Path
 
 import torch
+from PIL import Image
 
 from paintcli import GatysConfig, device as devices, functional as fn, imageio
 from paintcli.engines.gatys import GatysStylizer
@@ -163,13 +170,14 @@ def quality(
 ) -> None:  # fmt: skip
     print(f"device: {devices.describe(device)}, torch {torch.__version__}, threads {torch.get_num_threads()}")
     judge = GatysStylizer(GatysConfig(), device=device).net  # the bundled VGG19, to measure distances
-    photo512, style512 = (imageio.resize_longest(img, 512) for img in (content, style))
-    photo_grams, style_grams = _grams(judge, photo512, device), _grams(judge, style512, device)
+    photo512 = imageio.resize_longest(content, 512)
     photo_feat = _features(judge, photo512, device, ("relu4_2",))["relu4_2"]
     style_as_photo = imageio.resize(style, photo512.size)
     style_content_distance = _sq(_features(judge, style_as_photo, device, ("relu4_2",))["relu4_2"] - photo_feat)
-    photo_style_distance = sum(_sq(photo_grams[k] - style_grams[k]) for k in STYLE_LAYERS)
-    print(f"{'run':<44} {'size':>9} {'seconds':>8} {'evals':>15} {'final loss':>11} {'style dist':>10} {'content dist':>12}")
+    style_distance = {side: _style_distance(judge, content, style, side, device) for side in JUDGE_SIDES}
+    print(f"{'run':<44} {'size':>9} {'seconds':>8} {'evals':>15} {'final loss':>11} {'style dist':>10} {'content dist':>12} "
+          f"{'style dist at 384 / 256 px':>26}")
+    seen512: dict[str, list] = {}  # tag -> the pictures shrunk to 512 px, in size order (with --save)
     for longest in sizes:
         todo = {  # tag (also the saved picture's name): (label, config)
             "old": (f"old default: {longest} px, 500 evaluations", GatysConfig(scales=(longest,), iterations=500, tol=0, seed=0)),
@@ -193,13 +201,35 @@ def quality(
             with torch.no_grad():
                 final = float(sum(objective.losses(out)))
             out512 = imageio.resize_longest(result.image, 512)
-            grams = _grams(judge, out512, device)
-            style_d = sum(_sq(grams[k] - style_grams[k]) for k in STYLE_LAYERS) / photo_style_distance
+            style_d = {side: measure(result.image) for side, measure in style_distance.items()}
             content_d = _sq(_features(judge, out512, device, ("relu4_2",))["relu4_2"] - photo_feat) / style_content_distance
             if save is not None:
                 result.image.save(save / f"quality_{longest}_{tag}.jpg", quality=92)
+                seen512.setdefault(tag, []).append(imageio.resize_longest(result.image, 512))
             print(f"{label:<44} {result.image.size[0]:>4}x{result.image.size[1]:<4} {seconds:>8.1f} {str(list(result.evaluations)):>15} "
-                  f"{final:>11.4g} {style_d:>10.4f} {content_d:>12.4f}")  # fmt: skip
+                  f"{final:>11.4g} {style_d[512]:>10.4f} {content_d:>12.4f} {style_d[384]:>13.4f} / {style_d[256]:.4f}")  # fmt: skip
+    for tag, pictures in seen512.items():
+        if len(pictures) > 1:  # the sizes side by side, each seen at 512 px
+            sheet = Image.new("RGB", (sum(p.width for p in pictures), max(p.height for p in pictures)))
+            for i, picture in enumerate(pictures):
+                sheet.paste(picture, (sum(p.width for p in pictures[:i]), 0))
+            sheet.save(save / f"quality_sizes_{tag}.jpg", quality=88)
+
+
+JUDGE_SIDES = (512, 384, 256)  # 512: the issue's measure; the 512, 1024 and 2048 px defaults paint at 256 px first, never at 384
+
+
+def _style_distance(judge, content, style, side: int, device):
+    """A function of a picture: its Gram distance to the style image, both shrunk to `side` px, over
+    the photo's distance at that size."""
+    photo_grams, style_grams = (_grams(judge, imageio.resize_longest(img, side), device) for img in (content, style))
+    photo_distance = sum(_sq(photo_grams[k] - style_grams[k]) for k in STYLE_LAYERS)
+
+    def measure(picture) -> float:
+        grams = _grams(judge, imageio.resize_longest(picture, side), device)
+        return sum(_sq(grams[k] - style_grams[k]) for k in STYLE_LAYERS) / photo_distance
+
+    return measure
 
 
 def _features(net, img, device, layers):
