@@ -146,7 +146,7 @@ class CodeConv(nn.Conv2d):
         """Get ready to convolve codes on `grid` (the rounding before this convolution)."""
         convolve, prepack = _int8_convolution()
         scale, zero = grid.constants
-        zero = int(zero) + 128
+        zero += 128  # the uint8 codes' zero point
         codes = prepack(self.weight_codes.contiguous(), self.weight_scale, scale, zero, list(self.stride), [0, 0], [1, 1], self.groups, None)
         self.packed = (convolve, scale, zero, codes, torch.zeros(self.out_channels, dtype=torch.int64))
 
