@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from paintcli.cli import app
 from paintcli.config import ClipSettings
-from paintcli.engines.temporal import GridLock, Steadier, shift, warping_error
+from paintcli.engines.temporal import GridLock, Motion, Steadier, shift, warp, warping_error
 from paintcli.engines.video import paint_clip
 from paintcli.paths import Shard, plan_jobs
 
@@ -311,13 +311,25 @@ def test_grid_lock_round_trip_and_fractional_drift():
     assert GridLock((-3.0, -1.0), 16).back(GridLock((-3.0, -1.0), 16).into(tiny)).equal(tiny)  # wider pad than the frame
 
 
+@pytest.mark.parametrize("batch", [1, 2])  # one picture goes through OpenCV, a batch through torch
 @pytest.mark.parametrize("dx, dy", [(0.3, 0.2), (-0.6, 0.0), (-2.25, 1.5), (1.0, -3.0)])
-def test_shift_samples_like_bicubic_grid_sample(dx, dy):
-    image = torch.rand(1, 3, 20, 30, generator=torch.Generator().manual_seed(0))
+def test_shift_samples_like_bicubic_grid_sample(dx, dy, batch):
+    image = torch.rand(batch, 3, 20, 30, generator=torch.Generator().manual_seed(0))
     ys, xs = torch.meshgrid(torch.arange(20.0), torch.arange(30.0), indexing="ij")
-    grid = torch.stack([(xs + dx) / 29 * 2 - 1, (ys + dy) / 19 * 2 - 1], dim=-1)[None]
+    grid = torch.stack([(xs + dx) / 29 * 2 - 1, (ys + dy) / 19 * 2 - 1], dim=-1)[None].expand(batch, -1, -1, -1)
     expected = torch.nn.functional.grid_sample(image, grid, mode="bicubic", padding_mode="border", align_corners=True)
     assert torch.allclose(shift(image, dx, dy), expected, atol=1e-4)
+
+
+def test_motion_warps_the_previous_output_as_grid_sampling_does():
+    """OpenCV's remap (the CPU path) lands the samples where `warp`'s bilinear grid sampling does,
+    edges repeated, for a flow with fractions and targets outside the frame."""
+    generator = torch.Generator().manual_seed(0)
+    image = torch.rand(1, 3, 24, 32, generator=generator)
+    flow = ((torch.rand(24, 32, 2, generator=generator) - 0.5) * 9).numpy()
+    motion = Motion(flow, np.ones((24, 32), np.float32))
+    assert torch.allclose(motion.warp(image), warp(image, flow), atol=1e-4)
+    assert torch.allclose(motion.warp(image.contiguous(memory_format=torch.channels_last)), warp(image, flow), atol=1e-4)
 
 
 def test_steadier_measures_the_camera_drift():
