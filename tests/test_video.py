@@ -101,6 +101,16 @@ def test_stylized_clip_keeps_frames_rate_and_audio(clip, tmp_path):
     assert not list(tmp_path.glob("*.tmp*")) and not list(tmp_path.glob(".*"))
 
 
+def test_x264_preset_veryfast_by_default_and_chosen_by_preset(clip, tmp_path):
+    """x264 writes its settings into the stream: subme=2 is veryfast's motion search, 7 medium's."""
+    for extra, settings in (([], b"subme=2"), (["--preset", "medium", "--crf", "18"], b"subme=7")):
+        out = tmp_path / f"clip{len(extra)}.mp4"
+        result = paint("stylize", clip, "--style", "starry", "--end", "0.25", "-o", out, *extra)
+        assert result.exit_code == 0, result.output
+        data = out.read_bytes()
+        assert settings in data and (b"crf=18.0" in data) == bool(extra)
+
+
 def test_consistent_output_is_steadier_than_frame_by_frame(clip, tmp_path):
     inputs, _ = read_clip(clip)
     errors = {}
@@ -172,6 +182,7 @@ def test_gatys_on_a_clip_starts_each_frame_from_the_last(clip, tmp_path, images)
         (lambda p: write_clip(p, moving_frames(4)), ["--start", "5"], "holds no frames"),
         (lambda p: write_clip(p, moving_frames(4)), ["--end", "0"], "leave nothing to paint"),
         (lambda p: write_clip(p, moving_frames(4)), ["--temporal", "2"], "--temporal"),
+        (lambda p: write_clip(p, moving_frames(4)), ["--preset", "quick"], "x264's presets"),
         (lambda p: write_clip(p, moving_frames(4)), ["-o", "-"], "standard output"),
         (lambda p: write_clip(p, moving_frames(4)), ["-o", "out.webm"], "unknown video type"),
     ],

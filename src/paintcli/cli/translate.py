@@ -10,7 +10,7 @@ import typer
 from paintcli import console
 from paintcli.cli.common import (
     ClipSettings, CrfOpt, DeviceOpt, DevicesOpt, EndOpt, FramesOpt, JsonOpt, OutputOpt, OverwriteOpt, QuietOpt,
-    SkipExistingOpt, StartOpt, TemporalOpt, boundary, launch_shards,
+    PresetOpt, SkipExistingOpt, StartOpt, TemporalOpt, boundary, launch_shards,
 )  # fmt: skip
 from paintcli.cli.runner import Reporting, one_pass_painter, run
 from paintcli.config import TranslateConfig
@@ -32,6 +32,7 @@ def command(
     batch_size: Annotated[int, typer.Option(help="Images of the same size translated together.")] = 4,
     temporal: TemporalOpt = ClipSettings.temporal,
     crf: CrfOpt = ClipSettings.crf,
+    preset: PresetOpt = ClipSettings.preset,
     start: StartOpt = None,
     end: EndOpt = None,
     frames: FramesOpt = False,
@@ -70,7 +71,7 @@ def command(
         if direction is None:
             raise UsageError(f"model {models.name_of(model)} has no AB convention", "pass --direction AtoB or --direction BtoA")
         config = replace(config, direction=direction)
-    clip = ClipSettings(size, temporal, crf, start, end, overwrite=overwrite).validate()
+    clip = ClipSettings(size, temporal, crf, start, end, overwrite=overwrite, preset=preset).validate()
     plan = plan_jobs(inputs, output, suffix=f"_{models.name_of(model)}", overwrite=overwrite, skip_existing=skip_existing, shard=Shard.from_env(), frames=frames)
     if seed is None and any(job.clip for job in plan.jobs):  # the same dropout in every frame, or the clip flickers
         config = replace(config, seed=0)

@@ -152,7 +152,7 @@ def _open(source: Path, output: Path, settings: ClipSettings):
         return frames, video.FolderWriter(output, names, overwrite=settings.overwrite), len(names), 0.0
     info = video.probe(source)
     frames = video.frames(info, start=settings.start, end=settings.end)
-    writer = video.ClipWriter(output, info, crf=settings.crf, audio_from=info, end=settings.end)
+    writer = video.ClipWriter(output, info, crf=settings.crf, preset=settings.preset, audio_from=info, end=settings.end)
     return frames, writer, _expected_frames(info, settings), float(info.rate)
 
 

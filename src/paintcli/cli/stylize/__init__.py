@@ -13,7 +13,7 @@ import typer
 
 from paintcli.cli.common import (
     ClipSettings, CrfOpt, DeviceOpt, DevicesOpt, EndOpt, FramesOpt, JsonOpt, OutputOpt, OverwriteOpt, QuietOpt,
-    SkipExistingOpt, StartOpt, TemporalOpt, boundary, launch_shards,
+    PresetOpt, SkipExistingOpt, StartOpt, TemporalOpt, boundary, launch_shards,
 )  # fmt: skip
 from paintcli.cli.runner import Reporting, run
 from paintcli.cli.stylize import adain, fast, gatys, instant
@@ -72,6 +72,7 @@ def command(
     # video
     temporal: TemporalOpt = ClipSettings.temporal,
     crf: CrfOpt = ClipSettings.crf,
+    preset: PresetOpt = ClipSettings.preset,
     start: StartOpt = None,
     end: EndOpt = None,
     frames: FramesOpt = False,
@@ -138,7 +139,7 @@ def command(
         else:
             cfg = gatys.config(size, style_blend, preserve_colors, **{k: o[k] for k in gatys.OPTIONS})
     frame_size = cfg.size if method == "gatys" else (size or 512) if method == "adain" else size
-    clip = ClipSettings(frame_size, temporal, crf, start, end, overwrite=overwrite).validate()
+    clip = ClipSettings(frame_size, temporal, crf, start, end, overwrite=overwrite, preset=preset).validate()
     plan = plan_jobs(inputs, output, suffix="_stylized", overwrite=overwrite, skip_existing=skip_existing, shard=Shard.from_env(), frames=frames)
     if method == "gatys":
         build = gatys.painter(cfg, styles, plan, save_every, overwrite=overwrite, **common)
