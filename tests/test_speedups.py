@@ -157,3 +157,52 @@ def test_freed_memory_is_kept_on_glibc_unless_turned_off(monkeypatch):
     assert memory.keep_freed_memory() is True
     monkeypatch.setenv("PAINT_KEEP_FREED_MEMORY", "0")
     assert memory.keep_freed_memory() is False
+
+
+def test_collector_paused_for_start_up_and_back_for_the_work():
+    """The paint command pauses the cyclic collector while it imports and builds, and turns it back
+    on (what start-up made frozen) once the work begins; a collector someone else turned off stays off."""
+    import gc
+
+    assert gc.isenabled()
+    frozen = gc.get_freeze_count()
+    try:
+        memory.pause_collector()
+        assert not gc.isenabled()
+        start_up = [[i] for i in range(100)]  # objects made during start-up
+        memory.resume_collector()
+        assert gc.isenabled() and gc.get_freeze_count() >= frozen + len(start_up)
+        memory.resume_collector()  # without a pause: nothing to do
+        assert gc.isenabled()
+        gc.disable()  # the program's own choice
+        memory.pause_collector()
+        memory.resume_collector()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+        gc.unfreeze()  # the test process's objects back under the collector
+
+
+def test_the_paint_command_paints_with_the_collector_running(tmp_path):
+    """In the real command (main) the collector is paused through start-up and running for the work."""
+    import subprocess
+    import sys
+
+    code = (
+        "import gc, sys\n"
+        "from paintcli.cli import runner, main\n"
+        "original = runner.memory.resume_collector\n"
+        "def resume():\n"
+        "    print('start-up:', gc.isenabled(), file=sys.stderr)\n"
+        "    original()\n"
+        "    print('work:', gc.isenabled(), file=sys.stderr)\n"
+        "runner.memory.resume_collector = resume\n"
+        "sys.argv = ['paint', 'stylize', sys.argv[1], '--style', 'starry', '--size', '32', '-o', sys.argv[2]]\n"
+        "main()\n"
+    )
+    from PIL import Image
+
+    Image.new("RGB", (40, 30), (120, 80, 40)).save(tmp_path / "in.png")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "in.png"), str(tmp_path / "out.png")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "start-up: False" in done.stderr and "work: True" in done.stderr and (tmp_path / "out.png").is_file()

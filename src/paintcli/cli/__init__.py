@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from paintcli import __version__
+from paintcli import __version__, memory
 from paintcli.cli import download, dream, styles, stylize, train, translate
 from paintcli.cli.common import State
 
@@ -49,6 +49,7 @@ app.command("download")(download.command)
 
 
 def main() -> None:
+    memory.pause_collector()  # until the work begins (cli.common.boundary's commands resume it)
     try:
         app(prog_name="paint")
     finally:

@@ -38,7 +38,7 @@ def boundary(func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args, **kwargs):
         memory.keep_freed_memory()  # the process is ours: large CPU tensors reuse memory instead of page-faulting
         try:
-            return func(*args, **kwargs)
+            return func(*args, **kwargs)  # which resumes the collector once its work begins (memory.pause_collector)
         except (typer.Exit, typer.Abort):
             raise
         except PaintError as exc:
@@ -54,6 +54,8 @@ def boundary(func: Callable[..., Any]) -> Callable[..., Any]:
                 raise
             report(console.escape(f"unexpected {type(exc).__name__}: {exc}") + " (run with --debug for a traceback)")
             raise typer.Exit(1) from None
+        finally:
+            memory.resume_collector()
 
     return wrapper
 

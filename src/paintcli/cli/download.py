@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from paintcli import console, registry
+from paintcli import console, memory, registry
 from paintcli.cli.common import QuietOpt, boundary
 from paintcli.errors import UnknownNameError, UsageError
 
@@ -35,6 +35,7 @@ def command(
         return
     if not names:
         raise UsageError("no name given", "run `paint download --list` to see the names, then `paint download NAME`")
+    memory.resume_collector()  # no networks to build: the work begins here
     entries = [_lookup(name) for name in names]  # unknown names fail before any download starts
     for name, entry in zip(names, entries, strict=True):
         also = [d.name for d in registry.datasets_named(name) if d is not entry]

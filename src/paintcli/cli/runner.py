@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import typer
 from PIL import Image
 
-from paintcli import console, imageio
+from paintcli import console, imageio, memory
 from paintcli.cli.common import INTERRUPTED_EXIT, report
 from paintcli.errors import PaintError
 from paintcli.paths import STDIO, Job, Plan
@@ -76,6 +76,7 @@ def run(plan: Plan, make_painter: Callable[[], Painter], reporting: Reporting, c
         _check_clips(jobs, clip, single)
     first = _read(jobs[0]) if single and not jobs[0].clip else None  # a bad lone input fails before the model loads
     painter = make_painter()
+    memory.resume_collector()  # start-up (imports, networks) is over
     failed = 0
     with console.ItemBar(reporting.label, total=len(jobs), quiet=reporting.quiet or single or painter.own_progress) as bar:
         for chunk in _chunks(jobs, painter.batch_size):

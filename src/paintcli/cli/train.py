@@ -19,7 +19,7 @@ from typing import Annotated, Any
 
 import typer
 
-from paintcli import console
+from paintcli import console, memory
 from paintcli.cli.common import DeviceOpt, QuietOpt, boundary
 from paintcli.errors import UsageError
 from paintcli.training.settings import RECIPES, TrainSettings, for_recipe, from_saved, resumable
@@ -48,6 +48,7 @@ def _train(
         raise typer.Exit(launch.torchrun(devices, launch.argv_without_devices(sys.argv[1:])))
     from paintcli.training.loop import train
 
+    memory.resume_collector()  # torch is imported: start-up is over
     given = {k for k in settings if ctx.get_parameter_source(k).name == "COMMANDLINE"}
     if resume is not None:
         cfg = _resumed_config(resume, recipe, {k: settings[k] for k in given})
