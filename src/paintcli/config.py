@@ -255,7 +255,10 @@ class ClipSettings:
 
     size: int | None = None  # longest side of every frame; None: the clip's own size
     temporal: float = 0.7  # share of the previous output, moved along the motion, kept where it can be followed; 0: frame by frame
-    crf: int = 16  # H.264 quality, 0-51 (lower: better and larger); 16 under veryfast looks like 18 under medium
+    # H.264 quality, 0-51 (lower: better and larger), at x264's preset. On painted clips at 340x256 and
+    # 640x482, crf 16 under veryfast gave the PSNR of crf 18 under medium in 2.6-2.8x less encoding
+    # time, for files 16-17% larger.
+    crf: int = 16
     start: float | None = None  # seconds into the clip
     end: float | None = None
     overwrite: bool = False  # replace an existing output folder of frames

@@ -119,15 +119,12 @@ class ClipWriter:
     """Writes frames (with their source times) to `path` through a temporary file; `close()` renames it.
 
     mp4, mov, mkv: H.264, yuv420p, `crf` quality (lower is better; 23 is FFmpeg's default) at x264's
-    `preset` (veryfast: on painted clips at 340x256 and 640x482, crf 16 under veryfast gave the PSNR
-    of crf 18 under medium, for files 16-17% larger, in 2.6-2.8x less encoding time); sides padded to even (yuv420p's chroma is half the size); the audio of
-    `audio_from` for the same span, copied when the container takes its codec, else re-encoded as
+    `preset` (config.ClipSettings holds the defaults and why); sides padded to even (yuv420p's chroma
+    is half the size); the audio of `audio_from` for the same span, copied when the container takes its codec, else re-encoded as
     AAC, and interleaved with the frames. gif: an animated GIF, no audio.
     """
 
-    def __init__(
-        self, path: Path, info: ClipInfo, *, crf: int = 16, preset: str = "veryfast", audio_from: ClipInfo | None = None, end: float | None = None
-    ):
+    def __init__(self, path: Path, info: ClipInfo, *, crf: int, preset: str, audio_from: ClipInfo | None = None, end: float | None = None):
         import av
 
         suffix = path.suffix.lower()

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from paintcli import console, memory
-from paintcli.config import ClipSettings
+from paintcli.config import X264_PRESETS, ClipSettings
 from paintcli.errors import PaintError
 
 INTERRUPTED_EXIT = 130
@@ -103,7 +103,7 @@ def launch_shards(devices: int) -> None:
 VIDEO = "video clips (mp4, mov, mkv, webm, avi, animated GIF; the video extra)"
 TemporalOpt = Annotated[float, typer.Option(help="Steadiness from frame to frame, 0 to 1: how much of the previous painted frame, moved along the clip's motion, is kept where that motion can be followed (and, above 0, each frame is painted on the network's pixel grid where the first frame was, following the camera); 0 paints each frame on its own.", rich_help_panel=VIDEO)]
 CrfOpt = Annotated[int, typer.Option(help="H.264 quality of the written clip, 0-51: lower is better and larger (the default looks lossless; 23 is FFmpeg's default).", rich_help_panel=VIDEO)]
-PresetOpt = Annotated[str, typer.Option(help="x264's encoding speed against file size, fastest first: ultrafast, superfast, veryfast, faster, fast, medium, slow, slower, veryslow. medium makes files about a seventh smaller for the same picture quality (give it a --crf about 2 higher) and takes nearly three times as long to encode.", rich_help_panel=VIDEO)]
+PresetOpt = Annotated[str, typer.Option(help=f"x264's encoding speed against file size, fastest first: {', '.join(X264_PRESETS)}. medium makes files about a seventh smaller for the same picture quality (give it a --crf about 2 higher) and takes nearly three times as long to encode.", rich_help_panel=VIDEO)]
 StartOpt = Annotated[float | None, typer.Option(help="Begin this many seconds into each clip.", show_default=False, rich_help_panel=VIDEO)]
 EndOpt = Annotated[float | None, typer.Option(help="Stop this many seconds into each clip.", show_default=False, rich_help_panel=VIDEO)]
 FramesOpt = Annotated[bool, typer.Option("--frames", help="Each input is a folder holding the frames of one clip (painted in name order, steadily); the output is a folder of PNG frames.", rich_help_panel=VIDEO)]

@@ -83,6 +83,11 @@ def _from_hwc(a: np.ndarray, channels: int) -> torch.Tensor:
     return torch.from_numpy(a.reshape(a.shape[0], a.shape[1], channels)).permute(2, 0, 1)[None]
 
 
+def _targets(flow: np.ndarray) -> np.ndarray:
+    """Where each pixel's `flow` (H, W, 2) lands: the (x, y) map OpenCV's remap samples at."""
+    return _pixel_points(*flow.shape[:2]) + flow
+
+
 @lru_cache(maxsize=8)
 def _pixel_points(h: int, w: int) -> np.ndarray:
     """Each pixel's (x, y), as an (H, W, 2) float32 array: made once per frame size. Not to be changed."""
@@ -201,7 +206,7 @@ def trusted(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:
     import cv2
 
     h, w = backward.shape[:2]
-    targets = _pixel_points(h, w) + backward  # where each pixel's backward flow lands
+    targets = _targets(backward)
     fx, fy = cv2.split(cv2.remap(forward, targets, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE))  # forward flow there
     bx, by = cv2.split(backward)
     sx, sy = bx + fx, by + fy
@@ -227,9 +232,7 @@ class Motion:
             return warp(image, self.backward)
         import cv2
 
-        h, w = self.backward.shape[:2]
-        targets = _pixel_points(h, w) + self.backward
-        return _from_hwc(cv2.remap(_hwc(image), targets, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE), image.shape[1])
+        return _from_hwc(cv2.remap(_hwc(image), _targets(self.backward), None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE), image.shape[1])
 
 
 class Steadier:
