@@ -8,9 +8,10 @@ import zlib
 from pathlib import Path
 
 import pytest
+import torch
 from PIL import Image
 
-from paintcli import imageio
+from paintcli import functional as fn, imageio
 from paintcli.errors import ImageError, OutputError
 from tests.fixtures import content_image
 
@@ -146,3 +147,15 @@ def test_saved_files_follow_the_umask(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "o.png").stat().st_mode & 0o777 == 0o644
+
+
+@pytest.mark.parametrize(("n_in", "n_out"), [(64, 32), (37, 16), (100, 33), (16, 37)])
+def test_lanczos_matrix_is_pillows_resize(n_in, n_out):
+    # What Gatys' coarse lock holds fixed must be what paint's own shrink (Pillow's Lanczos) does.
+    rows = torch.rand(5, n_in, generator=torch.Generator().manual_seed(0))
+    picture = Image.new("F", (n_in, 5))
+    picture.putdata(rows.flatten().tolist())
+    shrunk = picture.resize((n_out, 5), Image.Resampling.LANCZOS).tobytes()  # float32, row by row
+    pillow = torch.frombuffer(bytearray(shrunk), dtype=torch.float32).view(5, n_out)
+    ours = rows.double() @ fn.lanczos_matrix(n_in, n_out).T
+    assert torch.allclose(ours.float(), pillow, atol=1e-5)

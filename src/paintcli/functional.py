@@ -86,6 +86,23 @@ def shrink_tensor(img: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return F.interpolate(img, size=(h, w), mode="bicubic", align_corners=False, antialias=True)
 
 
+def lanczos_matrix(n_in: int, n_out: int) -> torch.Tensor:
+    """(n_out, n_in) float64 weights of Pillow's LANCZOS resize along one axis (how paint shrinks
+    pictures): a Lanczos-3 kernel, widened by the scale factor when shrinking, centred on each output
+    pixel and normalised, so `matrix @ line` is the resized line before Pillow's 8-bit rounding."""
+    scale = n_in / n_out
+    widen = max(scale, 1.0)
+    support = 3.0 * widen
+    weights = torch.zeros(n_out, n_in, dtype=torch.float64)
+    for i in range(n_out):
+        center = (i + 0.5) * scale
+        lo, hi = max(int(center - support + 0.5), 0), min(int(center + support + 0.5), n_in)
+        x = (torch.arange(lo, hi, dtype=torch.float64) - center + 0.5) / widen
+        w = torch.where(x.abs() < 3, torch.sinc(x) * torch.sinc(x / 3), torch.zeros_like(x))
+        weights[i, lo:hi] = w / w.sum()
+    return weights
+
+
 def match_colors(source: torch.Tensor, reference: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
     """`source` with the colour mean and covariance of `reference` (whitening and colouring, as
     AdaIN's CORAL option): a painting's strokes in a photo's palette."""
