@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from paintcli import GatysConfig, functional as fn, stylize
+from paintcli import GatysConfig, functional as fn, imageio, stylize
 from paintcli.config import parse_layer_weights
 from paintcli.engines.gatys import GatysStylizer, Interrupted
+from paintcli.engines.gatys_scale import CoarseLock
 from paintcli.errors import UsageError
 from tests.fixtures import content_image, style_image
 
@@ -185,6 +186,30 @@ def test_coarse_losses_apply_only_to_finer_scales_above_their_threshold():
     assert image(coarse_losses_above=64) == off  # 64 px is not above 64: as without them (the 512 px default)
     single = dict(size=32, iterations=5, seed=0, tol=0, coarse_losses_above=0)
     assert run(GatysConfig(**single))[0].image.tobytes() == run(GatysConfig(**single, coarse_losses=False))[0].image.tobytes()
+
+
+def test_a_locked_scale_keeps_the_settled_picture_when_shrunk():
+    # Above coarse_losses_above the finer scale may change only what a shrink to the settled scale's
+    # size does not see: its result, shrunk as paint shrinks pictures, is the coarse result.
+    stylizer = GatysStylizer(GatysConfig(seed=0))
+
+    def picture(scales, **changes):
+        config = GatysConfig(scales=scales, iterations=15, seed=0, tol=0, coarse_losses_above=32, **changes)
+        return fn.to_tensor(stylizer.with_config(config).run(content_image(), style_image()).image) * 255
+
+    settled = picture((32,))
+    locked, free = (fn.to_tensor(imageio.resize(fn.to_pil(p / 255), (32, 24))) * 255 for p in (picture((32, 64)), picture((32, 64), coarse_losses=False)))
+    assert (locked - settled).abs().mean() < 1.5, float((locked - settled).abs().mean())  # rounding and the range
+    assert (free - settled).abs().mean() > 4 * (locked - settled).abs().mean()  # unlocked, the strokes move
+
+
+def test_coarse_lock_maps_onto_the_settled_picture_exactly():
+    settled = torch.rand(1, 3, 6, 8, dtype=torch.float64)
+    lock = CoarseLock(settled, (19, 13))  # (width, height): odd factors, both axes
+    free = torch.rand(1, 3, 13, 19, dtype=torch.float64)
+    locked = lock(free)
+    assert torch.allclose(lock.down_y @ locked @ lock.down_x.T, settled, atol=1e-9)
+    assert torch.allclose(lock(locked), locked, atol=1e-9)  # already settled: left as it is
 
 
 def test_tol_stops_a_scale_when_the_loss_stops_falling():

@@ -32,7 +32,8 @@ ITERATIONS_PER_SCALE = 500  # with --scales but no --iterations (the classic neu
 TOLERANCE, TOLERANCE_WINDOW = 1e-3, 20  # stop a scale when the loss fell less than this share over the window
 # Coarse losses only above 512 px: up to there VGG19's deepest style layer (relu5_1, a receptive field
 # of 156 px) spans a third of the picture and keeps the large strokes by itself (measured at 512 px:
-# style distance 0.0117 with them, 0.0121 without, for a third more time per evaluation).
+# style distance 0.0117 with views, 0.0121 without, for a third more time per evaluation). Above it
+# the picture shrunk to the last scale up to 512 px is locked to that scale's result (docs/stylize.md).
 COARSE_LOSSES_ABOVE = 512
 PRECISIONS = ("auto", "fp32", "bf16")
 
@@ -56,7 +57,7 @@ class GatysConfig:
     scales: tuple[int, ...] = ()  # coarse-to-fine longest sides, e.g. (256, 512); the last is the output size
     iterations: int | None = None  # evaluations per scale; None with no scales: the automatic schedule
     tol: float = TOLERANCE  # stop a scale when the loss falls less than this share over 20 evaluations; 0: never
-    coarse_losses: bool = True  # at each finer scale, also take the losses on the image shrunk to every earlier scale
+    coarse_losses: bool = True  # at finer scales: lock the large strokes settled up to coarse_losses_above, views between
     coarse_losses_above: int = COARSE_LOSSES_ABOVE  # ... at scales whose longest side is above this
     content_weight: float | None = None  # None: the backbone's default (LOSS_WEIGHTS)
     style_weight: float | None = None

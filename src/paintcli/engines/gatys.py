@@ -27,7 +27,7 @@ from PIL import Image
 
 from paintcli import backbones, device as devices, functional as fn, imageio
 from paintcli.config import GatysConfig
-from paintcli.engines.gatys_scale import Objective, ScaleInterrupted, optimise
+from paintcli.engines.gatys_scale import CoarseLock, Objective, ScaleInterrupted, optimise
 from paintcli.errors import PaintError
 from paintcli.nets.vgg import LAYER_INDEX, LAYERS
 from paintcli.progress import ProgressHook
@@ -146,6 +146,7 @@ class GatysStylizer:
         start = time.perf_counter()
         image, losses, used = None, (0.0, 0.0, 0.0), []
         photos: dict[tuple[int, int], torch.Tensor] = {}  # the photo at each scale's size, for the coarse losses' views
+        settled = None  # the result of the last scale up to cfg.coarse_losses_above: where the large strokes are
         with devices.fast_math(self.device, autotune=False):
             for index, (size, evals) in enumerate(plan, start=1):
                 photos[size] = content_t = fn.to_tensor(imageio.resize(content_img, size), self.device)
@@ -160,17 +161,20 @@ class GatysStylizer:
                         preview = lambda: self._finish(current(), content_t)  # noqa: E731
                         on_event(Step(index, len(plan), size, i, evals, *scale_losses, preview, work.progress))
 
-                coarse = [photos[s] for s in self._coarse_sizes(plan, index)]
+                lock, coarse = self._coarse(plan, index, settled, photos)
                 try:
                     objective = Objective(
-                        self.net, cfg, content_t, style_imgs, blend, size, device=self.device, bf16=self.bf16, temporal=last, coarse=coarse
-                    )
+                        self.net, cfg, content_t, style_imgs, blend, size, device=self.device, bf16=self.bf16,
+                        temporal=last, coarse=coarse, lock=lock,
+                    )  # fmt: skip
                     outcome = optimise(objective, image, evals, report_every=every, on_report=report)
                 except ScaleInterrupted as stop:
                     raise Interrupted(self._finish(stop.image, content_t)) from None
                 except torch.cuda.OutOfMemoryError:  # also raised as torch.OutOfMemoryError
                     raise self._out_of_memory(size, content_img.size) from None
                 image, losses = outcome.image, outcome.losses
+                if max(size) <= cfg.coarse_losses_above:
+                    settled = image
                 used.append(outcome.evaluations)
                 work.stopped(index, outcome.evaluations)
         return Result(
@@ -181,13 +185,17 @@ class GatysStylizer:
 
     # --- helpers -----------------------------------------------------------------------------------
 
-    def _coarse_sizes(self, plan, index: int) -> list[tuple[int, int]]:
-        """The sizes of the scales before `index` (1-based) that are smaller than it, when coarse losses
-        are on and this scale is above cfg.coarse_losses_above."""
+    def _coarse(self, plan, index: int, settled, photos) -> tuple[CoarseLock | None, list[torch.Tensor]]:
+        """What keeps the large strokes at scale `index` (1-based), when coarse losses are on and the
+        scale is above cfg.coarse_losses_above: a lock on the `settled` picture (the last result at
+        or below that size), and shrunk views at the earlier scales' sizes above the settled one's."""
         size = plan[index - 1][0]
         if not self.config.coarse_losses or max(size) <= self.config.coarse_losses_above:
-            return []
-        return list(dict.fromkeys(s for s, _ in plan[: index - 1] if s[0] < size[0] and s[1] < size[1]))
+            return None, []
+        lock = None if settled is None else CoarseLock(settled, size)
+        floor = (0, 0) if settled is None else (settled.shape[-1], settled.shape[-2])
+        sizes = dict.fromkeys(s for s, _ in plan[: index - 1] if floor[0] < s[0] < size[0] and floor[1] < s[1] < size[1])
+        return lock, [photos[s] for s in sizes]
 
     def _initial(self, previous, content_t, style_imgs, size, generator) -> torch.Tensor:
         """The starting image at this scale: the previous scale's result upsampled, or cfg.init."""

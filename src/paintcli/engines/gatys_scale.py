@@ -39,13 +39,17 @@ class Objective:
     as much as the full one: at a fine scale the full-size losses alone see strokes of the fine
     scale's size and would trade the large strokes painted at the coarse scales for the photo's
     detail; the views keep the picture painted as seen at every earlier size.
+
+    `lock` (a CoarseLock) holds the picture shrunk to a coarser scale's size at that scale's result:
+    `image(free)` is the picture the optimised pixels stand for, and a penalty keeps it in 0-255.
     """
 
     def __init__(
         self, net: torch.nn.Module, cfg: GatysConfig, content_t, style_imgs, blend, size, *, device, bf16: bool,
-        temporal=None, coarse: Sequence[torch.Tensor] = (),
+        temporal=None, coarse: Sequence[torch.Tensor] = (), lock: CoarseLock | None = None,
     ):  # fmt: skip
         self.net, self.cfg, self.device = net, cfg, device
+        self.lock = lock
         self.temporal = None
         if temporal is not None:  # (target, mask, weight) at this scale's size
             target, mask, weight = temporal
@@ -89,6 +93,11 @@ class Objective:
                 grams[layer] = grams[layer] + g if layer in grams else g
         return grams
 
+    def image(self, free: torch.Tensor) -> torch.Tensor:
+        """The picture that the optimised pixels (0-255) stand for, in [0, 1]."""
+        image = free / PIXEL_SCALE
+        return image if self.lock is None else self.lock(image)
+
     def losses(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         zero = image.new_zeros(())
         content, style = zero, zero
@@ -98,11 +107,45 @@ class Objective:
             content = content + sum((F.mse_loss(feats[k], t) for k, t in view.content.items()), zero)
             style = style + sum((self.layer_weights[k] * F.mse_loss(fn.gram(feats[k]), g) for k, g in view.grams.items()), zero)
         tv = fn.tv_loss(image) * (TV_REFERENCE_PIXELS / image[0, 0].numel()) if self.cfg.tv_weight else zero
+        tv = tv * self.cfg.tv_weight
+        if self.lock is not None:  # the lock frees only fine detail, which the style loss would push past
+            tv = tv + LOCK_RANGE_WEIGHT * ((image - image.clamp(0, 1)) * PIXEL_SCALE).pow(2).mean()  # black and white
         content = content * self.content_weight
         if self.temporal is not None:  # Ruder et al.'s temporal term, counted with the content loss
             target, mask, weight = self.temporal
             content = content + weight * (mask * ((image - target) * PIXEL_SCALE) ** 2).mean()
-        return content, style * self.style_weight, tv * self.cfg.tv_weight
+        return content, style * self.style_weight, tv
+
+
+# How much a locked scale pays per squared grey level outside 0-255: without it the fine detail swings
+# far past black and white (up to -0.8 and 1.8 after 100 evaluations at 256 px), and clamping it away
+# at the end shifts the settled strokes and softens the picture.
+LOCK_RANGE_WEIGHT = 1e6
+
+
+class CoarseLock:
+    """Holds a picture's large strokes where a coarser scale settled them: `lock(free)` is `free`
+    corrected so that, shrunk to `settled`'s size the way paint shrinks pictures (Lanczos, one matrix
+    D per axis), it is exactly `settled`. image = free + U (settled - D free), U the pseudo-inverse of
+    D: the optimiser then moves only what the shrink does not see, detail finer than the settled
+    picture's pixels. Soft losses on shrunk views instead trade the large strokes against the
+    full-size losses and lose some of them (see docs/stylize.md)."""
+
+    def __init__(self, settled: torch.Tensor, size: tuple[int, int]):
+        self.settled = settled.detach()
+        (h, w), (width, height) = settled.shape[-2:], size
+        self.down_y, self.up_y = _shrink_and_inverse(height, h, settled)
+        self.down_x, self.up_x = _shrink_and_inverse(width, w, settled)
+
+    def __call__(self, free: torch.Tensor) -> torch.Tensor:
+        shrunk = self.down_y @ free @ self.down_x.T
+        return free + self.up_y @ (self.settled - shrunk) @ self.up_x.T
+
+
+def _shrink_and_inverse(n_in: int, n_out: int, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    down = fn.lanczos_matrix(n_in, n_out)
+    up = down.T @ torch.linalg.inv(down @ down.T)  # the least-change correction that D maps onto the target
+    return down.to(like), up.to(like)
 
 
 @dataclass(frozen=True)
@@ -143,9 +186,8 @@ def optimise(
     `on_report(evaluation, losses, current_image)` is called every `report_every` evaluations and at
     the last. Ctrl-C raises ScaleInterrupted with the pixels so far.
     """
-    cfg = objective.cfg
     pixels = (start.detach() * PIXEL_SCALE).contiguous().requires_grad_(True)
-    current = lambda: pixels.detach() / PIXEL_SCALE  # noqa: E731
+    current = lambda: objective.image(pixels.detach())  # noqa: E731
     try:
         return _loop(objective, pixels, evaluations, report_every, on_report, current)
     except KeyboardInterrupt:
@@ -168,7 +210,7 @@ def _loop(objective, pixels, evaluations, report_every, on_report, current) -> S
     last = (0.0, 0.0, 0.0)
     for i in range(1, evaluations + 1):
         pixels.grad = None
-        c, s, t = objective.losses(pixels / PIXEL_SCALE)
+        c, s, t = objective.losses(objective.image(pixels))
         total = c + s + t
         total.backward()
         totals[i - 1] = total.detach()
