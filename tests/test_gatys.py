@@ -212,6 +212,15 @@ def test_coarse_lock_maps_onto_the_settled_picture_exactly():
     assert torch.allclose(lock(locked), locked, atol=1e-9)  # already settled: left as it is
 
 
+def test_coarse_lock_counts_overshoot_of_the_picture_and_of_pillows_first_pass():
+    lock = CoarseLock(torch.full((1, 3, 4, 8), 0.5), (32, 16))
+    assert float(lock.overshoot(torch.full((1, 3, 16, 32), 0.5))) == 0
+    edge = torch.zeros(1, 3, 16, 32)
+    edge[..., 16:] = 1  # black to white: in range, but Lanczos rings past both in the shrink across
+    assert float(lock.overshoot(edge)) > 0
+    assert float(lock.overshoot(edge * 1.2 - 0.1)) > float(lock.overshoot(edge))
+
+
 def test_tol_stops_a_scale_when_the_loss_stops_falling():
     stopped, events = run(GatysConfig(size=32, iterations=60, seed=0, tol=0.5))  # any fall under half: done
     assert stopped.iterations < 60 and stopped.evaluations == (stopped.iterations,)
