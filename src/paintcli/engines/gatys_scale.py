@@ -109,7 +109,8 @@ class Objective:
         tv = fn.tv_loss(image) * (TV_REFERENCE_PIXELS / image[0, 0].numel()) if self.cfg.tv_weight else zero
         tv = tv * self.cfg.tv_weight
         if self.lock is not None:  # the lock frees only fine detail, which the style loss would push past
-            tv = tv + LOCK_RANGE_WEIGHT * self.lock.overshoot(image)  # black and white
+            # black and white; a regulariser like TV, so reported with it (--json's tv_loss)
+            tv = tv + LOCK_RANGE_WEIGHT * self.lock.overshoot(image)
         content = content * self.content_weight
         if self.temporal is not None:  # Ruder et al.'s temporal term, counted with the content loss
             target, mask, weight = self.temporal
