@@ -51,6 +51,7 @@ def _picture():
 
 NETWORKS = {
     "transformer_net": lambda: transformer_net(_randomise(TransformerNet())),
+    "transformer_net in bf16": lambda: transformer_net(_randomise(TransformerNet())).compute_in("bf16"),
     "resnet generator": lambda: generator_net(_randomise(GeneratorSpec("resnet", 2, ngf=8).build()), GeneratorSpec("resnet", 2, ngf=8)),
     "unet generator (eval)": lambda: generator_net(_randomise(GeneratorSpec("unet", 5, ngf=4, norm="batch").build()).eval(), GeneratorSpec("unet", 5)),
     "adain": _adain,

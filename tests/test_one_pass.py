@@ -11,10 +11,10 @@ import torch
 from PIL import Image
 from typer.testing import CliRunner
 
-from paintcli import functional as fn
+from paintcli import device as devices, functional as fn
 from paintcli.functional import match_colors
 from paintcli.cli import app
-from paintcli.config import DreamConfig
+from paintcli.config import AdaINConfig, DreamConfig, OnePassConfig
 from paintcli.engines.adain import AdaINStylizer
 from paintcli.engines.dream import Dreamer
 from paintcli.engines.fast_style import FastStylizer, load_transformer_net
@@ -48,6 +48,16 @@ def official_fast_style_bytes(seed: int = 0) -> tuple[bytes, TransformerNet]:
     return buffer.getvalue(), net
 
 
+def full_range_fast_style(path) -> None:
+    """Save a random TransformerNet whose pictures span 0-255 (the plain random one paints nearly black,
+    where any precision looks exact)."""
+    net = randomised(TransformerNet())
+    with torch.no_grad():
+        net.deconv3.conv2d.weight.mul_(60)
+        net.deconv3.conv2d.bias.fill_(128)
+    torch.save(net.state_dict(), path)
+
+
 # --- fast ----------------------------------------------------------------------------------------------------
 
 
@@ -79,6 +89,26 @@ def test_fast_keeps_any_size_and_tiles_without_seams(tmp_path):
     assert tiled.tiles == 4
     diff = (fn.to_tensor(tiled.image) - whole).abs() * 255
     assert diff.mean() < 1.5 and torch.quantile(diff.flatten(), 0.99) < 12
+
+
+def test_fast_style_computes_in_bf16_within_40_db_of_float32_and_auto_takes_it_on_native_bf16(tmp_path, monkeypatch):
+    full_range_fast_style(tmp_path / "s.pth")
+    monkeypatch.setattr(devices, "native_bf16", lambda device: True)
+    half, exact = FastStylizer(tmp_path / "s.pth"), FastStylizer(tmp_path / "s.pth", OnePassConfig(precision="fp32"))
+    assert (half.precision, exact.precision) == ("bf16", "fp32")
+    assert {p.dtype for p in half.net.parameters()} == {torch.bfloat16}
+    photo = content_image((64, 48))
+    a, b = (fn.to_tensor(painter.run(photo).image) for painter in (exact, half))
+    assert a.std() > 0.2  # a picture with contrast, not a black one
+    assert a.shape == b.shape == (1, 3, 48, 64) and not torch.equal(a, b)  # it really computed in bf16
+    assert 10 * torch.log10(1 / (a - b).square().mean()) > 40
+    monkeypatch.setattr(devices, "native_bf16", lambda device: False)
+    assert FastStylizer(tmp_path / "s.pth").precision == "fp32"
+    photo.save(tmp_path / "photo.png")
+    done = runner.invoke(app, ["stylize", str(tmp_path / "photo.png"), "--method", "fast", "--model", str(tmp_path / "s.pth"),
+                               "--precision", "bf16", "--json", "-o", str(tmp_path / "out.png")])  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["precision"] == "bf16" and Image.open(tmp_path / "out.png").size == (64, 48)
 
 
 def test_pretrained_styles_come_from_one_cached_zip(http_server, monkeypatch, tmp_path):
@@ -116,11 +146,42 @@ def test_adain_layouts_load_and_match_the_reference(adain_files):
     assert len(encoder) == 53 and len(torch.load(enc_path, weights_only=True)) == 34
     stylizer = AdaINStylizer(encoder=enc_path, decoder_path=dec_path)
     photo, painting = content_image((64, 48)), style_image((64, 64))
-    result = stylizer.run(photo, [painting], size=None, style_size=None)
+    result = stylizer.run(photo, [painting], size=None, style_size=None, precision="fp32")  # bf16: the test below
     relu4_1 = encoder[:ENCODER_USED]  # the official test.py's vgg[:31]
     with torch.no_grad():
         expected = dec(adain(relu4_1(fn.to_tensor(photo)), relu4_1(fn.to_tensor(painting)))).clamp(0, 1)
     assert result.image.tobytes() == fn.to_pil(expected).tobytes()
+
+
+def test_adain_computes_in_bf16_within_40_db_of_float32_and_channels_last_on_the_cpu(adain_files, monkeypatch, tmp_path):
+    enc_path, dec_path, encoder, dec = adain_files
+    photo, painting = content_image((64, 48)), style_image((64, 64))
+    last = dec[-1]
+    with torch.no_grad():  # the random decoder's pictures are all 0 or 1, where any precision looks exact: bring them to mid-grey
+        y = dec(encoder[:ENCODER_USED](fn.to_tensor(photo)))
+        scale = 0.2 / y.std()
+        last.weight.mul_(scale)
+        last.bias.mul_(scale).add_(0.5 - y.mean() * scale)
+    torch.save(dec.state_dict(), dec_path)
+    monkeypatch.setattr(devices, "native_bf16", lambda device: True)
+    stylizer = AdaINStylizer(encoder=enc_path, decoder_path=dec_path)
+    half, exact = stylizer.styled([painting]), stylizer.styled([painting], AdaINConfig(precision="fp32"))
+    assert (half.precision, exact.precision) == ("bf16", "fp32") and half.memory_format == torch.channels_last
+    first, second = half.net.net.encoder.layers[0], half.net.net.encoder.layers[5]
+    assert first.weight.dtype == torch.float32 and second.weight.dtype == torch.bfloat16  # the photo's own layers stay float32
+    assert stylizer.encoder.layers[5].weight.dtype == torch.float32  # the stylizer's own encoder is left as it was
+    a, b = (fn.to_tensor(painter.run(photo).image) for painter in (exact, half))
+    assert a.std() > 0.1 and not torch.equal(a, b)
+    assert 10 * torch.log10(1 / (a - b).square().mean()) > 40
+    monkeypatch.setattr(devices, "native_bf16", lambda device: False)
+    assert stylizer.styled([painting]).precision == "fp32"
+    photo.save(tmp_path / "photo.png")
+    painting.save(tmp_path / "painting.png")
+    done = runner.invoke(app, ["stylize", str(tmp_path / "photo.png"), "--method", "adain", "-s", str(tmp_path / "painting.png"),
+                               "--encoder", str(enc_path), "--decoder", str(dec_path), "--precision", "bf16", "--preserve-colors", "--size", "64",
+                               "--json", "-o", str(tmp_path / "out.png")])  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["precision"] == "bf16" and Image.open(tmp_path / "out.png").size == (64, 48)
 
 
 def test_adain_alpha_blend_size_and_mask(adain_files):
@@ -130,7 +191,8 @@ def test_adain_alpha_blend_size_and_mask(adain_files):
     assert stylizer.run(photo, [painting], size=None).image.size == (50, 30)  # padded to 8s, cropped back
     with torch.no_grad():
         reconstruction = fn.to_pil(dec(encoder[:ENCODER_USED](fn.to_tensor(content_image((48, 32))))).clamp(0, 1))
-    assert stylizer.run(content_image((48, 32)), [painting], alpha=0.0, size=None).image.tobytes() == reconstruction.tobytes()
+    kept = stylizer.run(content_image((48, 32)), [painting], alpha=0.0, size=None, precision="fp32").image
+    assert kept.tobytes() == reconstruction.tobytes()
     one = fn.to_tensor(stylizer.run(photo, [painting], size=None).image)
     blended = fn.to_tensor(stylizer.run(photo, [painting, painting], blend=(0.3, 0.7), size=None).image)
     assert (one - blended).abs().max() * 255 <= 3.01  # the same style twice is that style (up to float rounding)

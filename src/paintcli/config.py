@@ -220,8 +220,10 @@ class AdaINConfig:
     preserve_colors: bool = False  # give the styles the photo's colours first (CORAL)
     tile: int | None = None
     tile_overlap: int = 64
+    precision: str = "auto"  # as OnePassConfig's: bf16 on a CPU with native bf16, else float32
 
     def validate(self, n_styles: int, masked: bool) -> AdaINConfig:
+        check_precision(self.precision)
         if not 0 <= self.alpha <= 1:
             raise UsageError(f"--alpha must be between 0 and 1, got {self.alpha}", "0 keeps the photo, 1 is full style")
         if masked and n_styles != 2:

@@ -52,12 +52,17 @@ class AdaINEncoder(nn.Module):
         super().__init__()
         self.layers = nn.Sequential(*list(full.children())[:ENCODER_USED])
         self.requires_grad_(False)
+        # In bfloat16 (ImageToImage.compute_in) the 1x1 colour convolution and conv1_1 stay float32: they
+        # see the photo itself, whose grey levels bf16's 8 significant bits would round.
+        for first in (self.layers[0], self.layers[2]):
+            first.keeps_float32 = True
 
     def forward(self, x: torch.Tensor, upto: str = "relu4_1") -> dict[str, torch.Tensor]:
         out = {}
         last = ENCODER_TAPS[upto]
         for i in range(last + 1):
-            x = self.layers[i](x)
+            layer = self.layers[i]
+            x = layer(x.to(layer.weight.dtype) if isinstance(layer, nn.Conv2d) else x)  # each in its weights' type
             for name, index in ENCODER_TAPS.items():
                 if index == i:
                     out[name] = x
@@ -117,13 +122,13 @@ class StyledAdaIN(nn.Module):
         self.mask = mask
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        features = self.encoder(x)["relu4_1"]
+        features = self.encoder(x)["relu4_1"].float()  # the statistics and AdaIN in float32 whatever the layers compute in
         if self.mask is None:
             target = self.adain(features)
         else:
             target = masked_adain(features, self.adain.style_stats, self._region(features))
             target = self.adain.alpha * target + (1 - self.adain.alpha) * features
-        return self.decoder(target)
+        return self.decoder(target.to(self.decoder[1].weight.dtype))
 
     def _region(self, features: torch.Tensor) -> torch.Tensor:
         small = torch.nn.functional.interpolate(self.mask.to(features.device), size=features.shape[-2:], mode="nearest")[0, 0]

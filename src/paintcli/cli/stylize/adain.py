@@ -21,16 +21,16 @@ Alpha = Annotated[float, typer.Option(help="How much style, from 0 (the photo) t
 StyleSize = Annotated[int | None, typer.Option(help="Longest side of the style images. Default: 512.", show_default=False, rich_help_panel=PANEL)]
 Mask = Annotated[Path | None, typer.Option(help="An image whose white part gets the first --style and black part the second.", show_default=False, rich_help_panel=PANEL)]
 
-OPTIONS = ("encoder", "decoder", "alpha", "style_size", "mask")
+OPTIONS = ("encoder", "decoder", "alpha", "style_size", "mask", "precision")
 
 
 def painter(styles: list, size: int | None, style_blend: str | None, preserve_colors: bool, tile, tile_overlap, *,
-            encoder, decoder, alpha, style_size, mask, device, quiet: bool):  # fmt: skip
+            encoder, decoder, alpha, style_size, mask, precision, device, quiet: bool):  # fmt: skip
     if not styles:
         raise UsageError("--method adain needs at least one --style image", "e.g. --style wave.jpg")
     settings = AdaINConfig(
         alpha=alpha, blend=parse_floats(style_blend, "--style-blend") if style_blend else (), size=size or 512,
-        style_size=style_size or 512, preserve_colors=preserve_colors, tile=tile, tile_overlap=tile_overlap,
+        style_size=style_size or 512, preserve_colors=preserve_colors, tile=tile, tile_overlap=tile_overlap, precision=precision.lower(),
     ).validate(len(styles), mask is not None)  # fmt: skip
     mask_img = imageio.load_image(mask) if mask else None
 
@@ -67,5 +67,7 @@ class _PerPhoto:
         return from_first_frame(lambda first: self.stylizer.for_photo(first, self.styles, mask=self.mask, **self.settings))
 
     def paint(self, images, jobs) -> list[Painted]:
-        result = self.stylizer.run(images[0], self.styles, mask=self.mask, **self.settings)
-        return [Painted(result.image, result.seconds, {"method": "adain", "alpha": self.settings["alpha"], **result.report()})]
+        painter = self.stylizer.for_photo(images[0], self.styles, mask=self.mask, **self.settings)
+        result = painter.run(images[0])
+        fields = {"method": "adain", "alpha": self.settings["alpha"], "precision": painter.precision, **result.report()}
+        return [Painted(result.image, result.seconds, fields)]

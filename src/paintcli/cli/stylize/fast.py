@@ -15,7 +15,7 @@ PANEL = "fast: one trained style, instant"
 
 Model = Annotated[str | None, typer.Option("--model", "-m", help="A style model name (candy, mosaic, rain_princess, udnie; see --list-styles) or a TransformerNet .pth.", show_default=False, rich_help_panel=PANEL)]
 
-OPTIONS = ("model",)
+OPTIONS = ("model", "precision")
 
 
 def painter(model: str | None, styles: list[str], settings: OnePassConfig, *, device, quiet: bool):
