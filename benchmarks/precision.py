@@ -1,10 +1,11 @@
-"""bfloat16 against float32 for the downloadable one-pass styles (fast, AdaIN): speed and picture.
+"""bfloat16 against float32 for the downloadable one-pass networks (fast, AdaIN, translation): speed and picture.
 
     python benchmarks/precision.py --fast runs/x_fast-style/latest_net_transformer.pth
     python benchmarks/precision.py --adain-encoder vgg_normalised.pth --adain-decoder decoder.pth [--sizes 256,512,1024]
+    python benchmarks/precision.py --translate horse2zebra     # or a generator .pth
 
 Give real weights: the official files from the cache (~/.cache/paintcli, or `paint download`) or a network
-of `paint train fast-style` / `paint train adain`; how far bf16 moves a picture depends on them. For every
+of `paint train fast-style` / `adain` / `cyclegan` / `pix2pix`; how far bf16 moves a picture depends on them. For every
 photo in $PAINT_ASSETS/images/content (else docs/examples/tubingen.jpg) and size, each network paints once
 with --precision fp32 and once with bf16 through paint's own engine; printed: the PSNR of the bf16
 picture against the float32 one (8-bit pictures, worst and median over the photos), the time of each
@@ -27,9 +28,10 @@ from PIL import Image
 from torch.utils.flop_counter import FlopCounterMode
 
 from paintcli import functional as fn, imageio
-from paintcli.config import AdaINConfig, OnePassConfig
+from paintcli.config import AdaINConfig, OnePassConfig, TranslateConfig
 from paintcli.engines.adain import AdaINStylizer
 from paintcli.engines.fast_style import FastStylizer
+from paintcli.engines.translate import Translator
 from paintcli.memory import keep_freed_memory
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,6 +81,9 @@ def painters(args, size: int) -> dict[str, tuple]:
     if args.adain_decoder:
         adain = AdaINStylizer(encoder=args.adain_encoder, decoder_path=args.adain_decoder, device="cpu")
         out["adain"] = tuple(adain.styled([style_image()], AdaINConfig(size=size, precision=p)) for p in ("fp32", "bf16"))
+    for model in args.translate:  # seed 0: pix2pix's dropout draws the same numbers in both
+        name = Path(model).stem if model.endswith(".pth") else model
+        out[name] = tuple(Translator(model, TranslateConfig(size=size, seed=0, precision=p), device="cpu") for p in ("fp32", "bf16"))
     return out
 
 
@@ -87,17 +92,18 @@ def main() -> None:
     parser.add_argument("--fast", help="a TransformerNet checkpoint")
     parser.add_argument("--adain-encoder", default="adain-encoder", help="vgg_normalised.pth (default: the cached official one)")
     parser.add_argument("--adain-decoder", help="an AdaIN decoder checkpoint")
+    parser.add_argument("--translate", action="append", default=[], help="a pix2pix/CycleGAN generator: a model name or a .pth (repeatable)")
     parser.add_argument("--sizes", default="256,512,1024")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    if not (args.fast or args.adain_decoder):
-        parser.error("give --fast and/or --adain-decoder: bf16's effect depends on the weights")
+    if not (args.fast or args.adain_decoder or args.translate):
+        parser.error("give --fast, --adain-decoder or --translate: bf16's effect depends on the weights")
     keep_freed_memory()
     torch.set_num_threads(args.threads)
     rate = matmul_gflops()
     print(f"torch {torch.__version__}, {args.threads} threads, float32 matmul {rate:.0f} GFLOP/s; {len(photos())} photos")
-    print(f"{'method':<7} {'size':>9} {'fp32 ms':>8} {'bf16 ms':>8} {'speed-up':>8} {'fp32/bound':>10} {'bf16/bound':>10} "
+    print(f"{'network':<14} {'size':>7} {'fp32 ms':>8} {'bf16 ms':>8} {'speed-up':>8} {'fp32/bound':>10} {'bf16/bound':>10} "
           f"{'worst dB':>9} {'median dB':>9}")  # fmt: skip
     for size in [int(s) for s in args.sizes.split(",")]:
         for name, (exact, half) in painters(args, size).items():
@@ -117,7 +123,7 @@ def main() -> None:
                     seconds[p].append(statistics.median(times[p]))
             fp32, bf16 = (statistics.median(seconds[p]) for p in (exact, half))
             to_bound = {p: statistics.median(s / b for s, b in zip(seconds[p], bounds, strict=True)) for p in (exact, half)}
-            print(f"{name:<7} {size:>9} {fp32 * 1e3:>8.0f} {bf16 * 1e3:>8.0f} {fp32 / bf16:>7.2f}x "
+            print(f"{name:<14} {size:>7} {fp32 * 1e3:>8.0f} {bf16 * 1e3:>8.0f} {fp32 / bf16:>7.2f}x "
                   f"{to_bound[exact]:>9.2f}x {to_bound[half]:>9.2f}x {min(decibels):>9.1f} {statistics.median(decibels):>9.1f}", flush=True)  # fmt: skip
 
 

@@ -54,6 +54,8 @@ NETWORKS = {
     "transformer_net in bf16": lambda: transformer_net(_randomise(TransformerNet())).compute_in("bf16"),
     "resnet generator": lambda: generator_net(_randomise(GeneratorSpec("resnet", 2, ngf=8).build()), GeneratorSpec("resnet", 2, ngf=8)),
     "unet generator (eval)": lambda: generator_net(_randomise(GeneratorSpec("unet", 5, ngf=4, norm="batch").build()).eval(), GeneratorSpec("unet", 5)),
+    "resnet generator in bf16": lambda: generator_net(_randomise(GeneratorSpec("resnet", 2, ngf=8).build()), GeneratorSpec("resnet", 2, ngf=8)).compute_in("bf16"),
+    "unet generator (eval) in bf16": lambda: generator_net(_randomise(GeneratorSpec("unet", 5, ngf=4, norm="batch").build()).eval(), GeneratorSpec("unet", 5)).compute_in("bf16"),
     "adain": _adain,
     "bundled arbitrary": _bundled_arbitrary,
     "bundled builtin": _bundled_builtin,

@@ -105,12 +105,12 @@ def test_auto_precision_takes_bf16_for_the_builtin_network_on_a_cpu_with_native_
     monkeypatch.setattr(devices, "native_bf16", lambda device: False)
     assert builtin.painter(weights).precision == "fp32"
     assert builtin.painter(weights, OnePassConfig(precision="bf16")).precision == "bf16"
-    with pytest.raises(UsageError, match="--precision bf16 is measured only for --method builtin, fast and adain"):
+    with pytest.raises(UsageError, match="--precision bf16 is measured only for --method builtin, fast and adain and for paint translate"):
         arbitrary.painter(vector, OnePassConfig(precision="bf16"))
     content_image((40, 32)).save(tmp_path / "photo.png")
     refused = runner.invoke(app, ["stylize", str(tmp_path / "photo.png"), "--method", "arbitrary", "-s", str(tmp_path / "photo.png"),
                                   "--precision", "bf16", "-o", str(tmp_path / "a.png")])  # fmt: skip
-    assert refused.exit_code == 2 and "--precision bf16 is measured only for --method builtin, fast and adain" in refused.stderr
+    assert refused.exit_code == 2 and "--precision bf16 is measured only for --method builtin, fast and adain and for paint translate" in refused.stderr
     assert not (tmp_path / "a.png").exists()
 
 

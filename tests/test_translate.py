@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 from typer.testing import CliRunner
 
-from paintcli import cache, checkpoints, functional as fn, registry
+from paintcli import cache, checkpoints, device as devices, functional as fn, registry
 from paintcli.archives import ArchiveError, extract
 from paintcli.cli import app
 from paintcli.config import TranslateConfig
@@ -193,7 +193,7 @@ def test_seeded_dropout_paints_video_frames_one_at_a_time(tmp_path, small_resnet
 
 
 def test_batch_equals_one_by_one_for_instance_norm(small_resnet):
-    translator = Translator(small_resnet)
+    translator = Translator(small_resnet, TranslateConfig(precision="fp32"))  # bf16: tests/test_image_to_image.py
     images = [content_image((48, 32)), content_image((48, 32)).rotate(180)]
     batched = [fn.to_tensor(r.image) for r in translator.run_many(images)]
     single = [fn.to_tensor(translator.run(img).image) for img in images]
@@ -202,6 +202,26 @@ def test_batch_equals_one_by_one_for_instance_norm(small_resnet):
     # grey level apart.
     for b, s in zip(batched, single, strict=True):
         assert (b - s).abs().max() <= 1 / 255 + 1e-6 and (b != s).float().mean() < 0.01
+
+
+def test_translation_computes_in_bf16_within_40_db_of_float32_and_auto_takes_it_on_native_bf16(small_resnet, monkeypatch, tmp_path):
+    monkeypatch.setattr(devices, "native_bf16", lambda device: True)
+    half, exact = Translator(small_resnet), Translator(small_resnet, TranslateConfig(precision="fp32"))
+    assert (half.precision, exact.precision) == ("bf16", "fp32")
+    first, later = half.net.net.model[1], half.net.net.model[4]
+    assert first.weight.dtype == torch.float32 and later.weight.dtype == torch.bfloat16  # the layer that sees the photo stays float32
+    img = content_image((64, 48))
+    a, b = (fn.to_tensor(t.run(img).image) for t in (exact, half))
+    assert a.std() > 0.15 and not torch.equal(a, b)  # a picture with contrast, really computed in bf16
+    assert 10 * torch.log10(1 / (a - b).square().mean()) > 40
+    monkeypatch.setattr(devices, "native_bf16", lambda device: False)
+    assert Translator(small_resnet).precision == "fp32"
+    img.save(tmp_path / "p.png")
+    done = runner.invoke(app, ["translate", str(tmp_path / "p.png"), "-m", str(small_resnet), "--precision", "bf16", "--json", "-o", str(tmp_path / "o.png")])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["precision"] == "bf16"
+    wrong = runner.invoke(app, ["translate", str(tmp_path / "p.png"), "-m", str(small_resnet), "--precision", "fp16", "-o", str(tmp_path / "w.png")])
+    assert wrong.exit_code == 2 and "unknown --precision 'fp16'" in wrong.stderr and not (tmp_path / "w.png").exists()
 
 
 def test_ab_halves():

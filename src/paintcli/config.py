@@ -172,8 +172,10 @@ class TranslateConfig:
     eval_mode: bool = False  # running batch-norm statistics and no dropout
     seed: int | None = None  # makes dropout repeatable
     direction: str | None = None  # AtoB | BtoA: the input is an AB image; take that half
+    precision: str = "auto"  # as OnePassConfig's: bf16 on a CPU with native bf16, else float32
 
     def validate(self) -> TranslateConfig:
+        check_precision(self.precision)
         if self.size is not None and self.size < 1:
             raise UsageError("--size must be positive", "use e.g. --size 512")
         if self.tile is not None and self.tile < 16:

@@ -30,6 +30,7 @@ def command(
     eval_: Annotated[bool, typer.Option("--eval", help="Use running batch-norm statistics and no dropout (the official default is per-image statistics with dropout).")] = False,
     seed: Annotated[int | None, typer.Option(help="Random seed, for repeatable dropout. Default: none for pictures, 0 for clips (the same dropout in every frame).", show_default=False)] = None,
     batch_size: Annotated[int, typer.Option(help="Images of the same size translated together.")] = 4,
+    precision: Annotated[str, typer.Option(help="auto, fp32 or bf16. bf16 runs the generator in bfloat16 (within 40 dB of float32); auto does so on a CPU with native bf16 (AVX512-BF16 or AMX), else float32.")] = TranslateConfig.precision,
     temporal: TemporalOpt = ClipSettings.temporal,
     crf: CrfOpt = ClipSettings.crf,
     preset: PresetOpt = ClipSettings.preset,
@@ -64,7 +65,7 @@ def command(
         raise UsageError("--direction and --ab both given", "use one: --ab takes the model's own direction")
     if batch_size < 1:
         raise UsageError("--batch-size must be at least 1", "use e.g. 4")
-    config = TranslateConfig(size=size, tile=tile, tile_overlap=tile_overlap, eval_mode=eval_, seed=seed, direction=direction).validate()
+    config = TranslateConfig(size=size, tile=tile, tile_overlap=tile_overlap, eval_mode=eval_, seed=seed, direction=direction, precision=precision.lower()).validate()
     entry, _ = models.identify(model)
     if ab:
         direction = entry.direction if entry else None

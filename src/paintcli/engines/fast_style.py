@@ -40,7 +40,8 @@ class FastStylizer(OnePass):
 
 def transformer_net(net: TransformerNet) -> ImageToImage:
     """A TransformerNet (0-255 in and out, sides multiples of 4) behind the common interface. bf16-safe:
-    a network trained here (benchmarks/precision.py) stays 48 dB or more from float32 in bfloat16."""
+    a network trained here stays 48 dB or more from float32 in bfloat16 (benchmarks/precision.py); its
+    first layer need not stay float32, since bf16 holds every whole number of the 0-255 input."""
     return ImageToImage(net.eval(), multiple=TransformerNet.multiple, value_range=(0.0, 255.0), bf16_safe=True)
 
 

@@ -46,7 +46,7 @@ class Translator(OnePass):
         self.entry, path = models.locate(model, progress=download_progress)
         net, self.spec = checkpoints.load_generator(path)
         self.name = self.entry.name if self.entry else Path(model).stem
-        settings = OnePassConfig(size=self.config.size, tile=self.config.tile, tile_overlap=self.config.tile_overlap)
+        settings = OnePassConfig(size=self.config.size, tile=self.config.tile, tile_overlap=self.config.tile_overlap, precision=self.config.precision)
         net.train(not self.config.eval_mode)
         seeded = self.config.seed is not None and _has_dropout(net)  # only dropout draws random numbers
         super().__init__(generator_net(net, self.spec), devices.resolve(device), settings, before_call=self._seeded if seeded else None)
@@ -74,7 +74,7 @@ def _has_dropout(net: torch.nn.Module) -> bool:
 
 def generator_net(net: torch.nn.Module, spec: GeneratorSpec) -> ImageToImage:
     """A pix2pix/CycleGAN generator ([-1, 1] in and out) behind the common interface."""
-    return ImageToImage(net, multiple=spec.multiple, value_range=(-1.0, 1.0))
+    return ImageToImage(net, multiple=spec.multiple, value_range=(-1.0, 1.0), bf16_safe=True)
 
 
 def ab_half(img: Image.Image, direction: str) -> Image.Image:

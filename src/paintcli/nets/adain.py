@@ -53,7 +53,7 @@ class AdaINEncoder(nn.Module):
         self.layers = nn.Sequential(*list(full.children())[:ENCODER_USED])
         self.requires_grad_(False)
         # In bfloat16 (ImageToImage.compute_in) the 1x1 colour convolution and conv1_1 stay float32: they
-        # see the photo itself, whose grey levels bf16's 8 significant bits would round.
+        # see the photo itself.
         for first in (self.layers[0], self.layers[2]):
             first.keeps_float32 = True
 
@@ -61,8 +61,7 @@ class AdaINEncoder(nn.Module):
         out = {}
         last = ENCODER_TAPS[upto]
         for i in range(last + 1):
-            layer = self.layers[i]
-            x = layer(x.to(layer.weight.dtype) if isinstance(layer, nn.Conv2d) else x)  # each in its weights' type
+            x = self.layers[i](x)
             for name, index in ENCODER_TAPS.items():
                 if index == i:
                     out[name] = x
@@ -128,7 +127,7 @@ class StyledAdaIN(nn.Module):
         else:
             target = masked_adain(features, self.adain.style_stats, self._region(features))
             target = self.adain.alpha * target + (1 - self.adain.alpha) * features
-        return self.decoder(target.to(self.decoder[1].weight.dtype))
+        return self.decoder(target)
 
     def _region(self, features: torch.Tensor) -> torch.Tensor:
         small = torch.nn.functional.interpolate(self.mask.to(features.device), size=features.shape[-2:], mode="nearest")[0, 0]

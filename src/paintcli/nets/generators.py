@@ -86,6 +86,8 @@ class ResnetGenerator(nn.Module):
         layers: list[nn.Module] = [
             nn.ReflectionPad2d(3), nn.Conv2d(input_nc, ngf, 7, bias=bias), norm_layer(norm, ngf), nn.ReLU(True),
         ]  # fmt: skip
+        for first in layers[1:3]:  # in bf16 (ImageToImage.compute_in) the layers that see the photo stay float32
+            first.keeps_float32 = True
         for i in range(2):  # downsample
             c = ngf * 2**i
             layers += [nn.Conv2d(c, c * 2, 3, stride=2, padding=1, bias=bias), norm_layer(norm, c * 2), nn.ReLU(True)]
@@ -119,6 +121,7 @@ class UnetSkipConnectionBlock(nn.Module):
         bias = norm == "instance"
         down_conv = nn.Conv2d(input_nc or outer_nc, inner_nc, 4, stride=2, padding=1, bias=bias)
         if outermost:
+            down_conv.keeps_float32 = True  # in bf16 (ImageToImage.compute_in) the layer that sees the photo stays float32
             up_conv = nn.ConvTranspose2d(inner_nc * 2, outer_nc, 4, stride=2, padding=1)
             layers = [down_conv, submodule, nn.ReLU(True), up_conv, nn.Tanh()]
         elif innermost:

@@ -30,6 +30,10 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, Box]:
     return x, (top, left, h, w)
 
 
+def _input_in_weights_type(conv: nn.Module, args: tuple) -> tuple:
+    return (args[0].to(conv.weight.dtype), *args[1:])
+
+
 class ImageToImage(nn.Module):
     """`net` behind the common interface: (N, 3, H, W) RGB in [0, 1] -> the same shape in [0, 1]."""
 
@@ -63,14 +67,18 @@ class ImageToImage(nn.Module):
 
     def compute_in(self, precision: str) -> ImageToImage:
         """Compute in 'fp32', 'bf16' or 'int8' (device.one_pass_precision). bf16: the weights converted,
-        except in modules marked `keeps_float32`; pictures still come in and go out as float32, and a
-        bf16-safe network casts where it needs to. int8: the network's convolutions on its codes."""
+        except in modules marked `keeps_float32` (layers that see the photo itself, whose grey levels
+        bf16's 8 significant bits would round); every convolution then takes its input in its own
+        weights' type, and pictures still come in and go out as float32. int8: the network's
+        convolutions on its codes."""
         self.precision = precision
         if precision == "bf16":
             self.to(torch.bfloat16)
             for module in self.modules():
                 if getattr(module, "keeps_float32", False):
                     module.float()
+                if isinstance(module, nn.modules.conv._ConvNd):
+                    module.register_forward_pre_hook(_input_in_weights_type)
         elif precision == "int8":
             self.net.integer_convolutions()
         return self

@@ -63,9 +63,7 @@ class TransformerNet(nn.Module):
         self.deconv3 = ConvLayer(32, 3, 9)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # In the weights' type: in bfloat16 (paint's --precision bf16) the 0-255 input loses nothing,
-        # since bf16's 8 significant bits hold every whole number up to 256.
-        y = F.relu(self.in1(self.conv1(x.to(self.conv1.conv2d.weight.dtype))))
+        y = F.relu(self.in1(self.conv1(x)))
         y = F.relu(self.in2(self.conv2(y)))
         y = F.relu(self.in3(self.conv3(y)))
         y = self.res5(self.res4(self.res3(self.res2(self.res1(y)))))
