@@ -21,7 +21,7 @@ from paintcli.errors import UsageError
 
 METHODS = {"gatys": gatys, "fast": fast, "adain": adain, "arbitrary": instant, "builtin": instant}
 ONE_PASS = "one-pass methods (fast, adain, arbitrary, builtin)"
-Precision = Annotated[str, typer.Option(help="auto, fp32 or bf16. gatys: auto is float32 (TF32 on CUDA); bf16 autocasts the VGG passes on CUDA, Gram matrices and losses in float32. builtin, fast, adain: bf16 runs the network in bfloat16 (within 40 dB of float32); auto does so on a CPU with native bf16 (AVX512-BF16 or AMX: 1.25-1.7x faster on 2 cores), else float32. arbitrary: auto convolves its int8 codes on an x86 CPU (oneDNN, the release's own integer arithmetic: 1.1-1.6x faster on 2 cores), fp32 in float32.")]
+Precision = Annotated[str, typer.Option(help="auto, fp32 or bf16. gatys: auto is float32 (TF32 on CUDA); bf16 autocasts the VGG passes on CUDA, Gram matrices and losses in float32. builtin, fast, adain: bf16 runs the network in bfloat16 (within 40 dB of float32); auto does so on a CPU with native bf16 (AVX512-BF16 or AMX: 1.2-2x faster on 2 cores), else float32. arbitrary: auto convolves its int8 codes on an x86 CPU (oneDNN, the release's own integer arithmetic: 1.1-1.6x faster on 2 cores), fp32 in float32.")]
 
 
 @boundary
