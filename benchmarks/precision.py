@@ -25,7 +25,6 @@ from pathlib import Path
 
 import torch
 from PIL import Image
-from torch.utils.flop_counter import FlopCounterMode
 
 from paintcli import functional as fn, imageio
 from paintcli.config import AdaINConfig, OnePassConfig, TranslateConfig
@@ -33,6 +32,8 @@ from paintcli.engines.adain import AdaINStylizer
 from paintcli.engines.fast_style import FastStylizer
 from paintcli.engines.translate import Translator
 from paintcli.memory import keep_freed_memory
+
+from instant import gflop, matmul_gflops  # benchmarks/instant.py, beside this script: the same bound
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,24 +49,6 @@ def style_image() -> Image.Image:
     assets = os.environ.get("PAINT_ASSETS")
     path = Path(assets) / "images/style/starry_night.jpg" if assets else ROOT / "docs/examples/starry_night.jpg"
     return Image.open(path).convert("RGB")
-
-
-def matmul_gflops(n: int = 2048) -> float:
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    a @ b
-    times = []
-    for _ in range(7):
-        start = time.perf_counter()
-        a @ b
-        times.append(time.perf_counter() - start)
-    return 2 * n**3 / statistics.median(times) / 1e9
-
-
-def gflop(painter, img: Image.Image) -> float:
-    x = painter.tensor(img)
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        painter.net(x)
-    return counter.get_total_flops() / 1e9
 
 
 def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -112,7 +95,7 @@ def main() -> None:
                 img = imageio.resize_longest(Image.open(path).convert("RGB"), size)
                 a, b = (fn.to_tensor(p.run(img).image) for p in (exact, half))
                 decibels.append(psnr(a, b))
-                bounds.append(gflop(exact, img) / rate)
+                bounds.append(gflop(exact.net, img.size) / rate)
                 times = {exact: [], half: []}
                 for _ in range(args.repeats):
                     for p in (exact, half):
