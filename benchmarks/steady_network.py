@@ -42,6 +42,7 @@ from paintcli.engines.instant import BuiltinStylizer, parse_styles
 from paintcli.engines.temporal import warping_error
 from paintcli.engines.video import one_pass_frames, paint_clip
 from paintcli.nets.multistyle import STYLES, ConditionalInstanceNorm
+from paintcli.video import probe
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 CONTENT_LAYER = "relu3_1"
@@ -134,9 +135,8 @@ def fine_tune(net: torch.nn.Module, photos: list[torch.Tensor], args, weight: fl
     return student.eval().requires_grad_(False)
 
 
-def paint_frames(clip: Path, net: torch.nn.Module, style: str, temporal: float, frames: int, rate: float) -> list[np.ndarray]:
-    stylizer = BuiltinStylizer(device="cpu")
-    stylizer.net = net
+def paint_frames(clip: Path, stylizer: BuiltinStylizer, net: torch.nn.Module, style: str, temporal: float, frames: int, rate: float) -> list[np.ndarray]:
+    stylizer.net = net  # the bundled stylizer, painting with this network
     out = Path(tempfile.mkdtemp()) / "painted.mp4"
     engine = stylizer.painter(parse_styles(style), OnePassConfig())
     paint_clip(clip, out, one_pass_frames(engine), ClipSettings(temporal=temporal, end=frames / rate))
@@ -162,13 +162,11 @@ def main() -> None:
     parser.add_argument("--noise", type=float, default=0.02, help="largest standard deviation of the added noise")
     args = parser.parse_args()
 
-    import av
-
-    with av.open(str(args.clip)) as container:
-        rate = float(container.streams.video[0].average_rate)
+    rate = float(probe(args.clip).rate)
     inputs = decode(args.clip)[: args.frames]
-    original = BuiltinStylizer(device="cpu").net
-    reference = paint_frames(args.clip, original, args.style, 0.0, args.frames, rate)
+    stylizer = BuiltinStylizer(device="cpu")
+    original = stylizer.net
+    reference = paint_frames(args.clip, stylizer, original, args.style, 0.0, args.frames, rate)
     measure = StyleChange()
     networks = [("original", original)]
     photos = load_photos(args.photos)
@@ -179,7 +177,7 @@ def main() -> None:
     print(f"{'network':<28} {'--temporal':>10} {'warping error':>14} {'style change':>13}")
     for name, net in networks:
         for temporal in (float(t) for t in args.temporal.split(",")):
-            painted = reference if (name == "original" and temporal == 0) else paint_frames(args.clip, net, args.style, temporal, args.frames, rate)
+            painted = reference if (name == "original" and temporal == 0) else paint_frames(args.clip, stylizer, net, args.style, temporal, args.frames, rate)
             n = min(len(painted), len(inputs))
             print(f"{name:<28} {temporal:>10g} {warping_error(inputs[:n], painted[:n]):>14.4f} {measure(painted, reference, inputs):>13.3f}", flush=True)
 
