@@ -18,7 +18,9 @@ measure does not grade paint's own motion estimate. Lower is steadier; the input
 floor. The style change is, for every 20th frame, the VGG19 Gram distance between that frame and the
 same tool's frame-by-frame output, over the distance between the input frame and that output (0: the
 style is all there; 1: as far off as the unpainted photo): steadiness bought by blurring the style
-away shows here. --raft times torchvision's RAFT (small) flow at this size, the other candidate for
+away shows here. Two more rows measure the measure: paint's first painted frame carried along the
+clip's motion, with no new stroke ever (sharp, and as steady as the flow it follows can make it),
+once along DIS flow (paint's) and once along Farneback flow (the measure's own). --raft times torchvision's RAFT (small) flow at this size, the other candidate for
 paint's flow (speed only: its weights cannot be fetched offline, and timing needs none).
 """
 
@@ -116,6 +118,22 @@ def _same_size(rgb: np.ndarray, like: np.ndarray) -> np.ndarray:
     return np.asarray(Image.fromarray(rgb).resize((like.shape[1], like.shape[0]), Image.Resampling.LANCZOS))
 
 
+def carried(painting: np.ndarray, inputs: list[np.ndarray], method: str) -> list[np.ndarray]:
+    """`painting` (of the first frame) carried along the clip's motion by `method`'s flow, no new stroke
+    ever: a painting as steady as that flow can make it, sharp (one Lanczos resampling per frame, from the
+    first painting, along the flows added up)."""
+    import cv2
+
+    flow, h, w = Flow(method), *painting.shape[:2]
+    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    where, frames = np.dstack([xs, ys]), [painting]  # where each pixel of the current frame was in the first
+    for previous, current in zip(inputs, inputs[1:]):
+        back = flow(current, previous) + np.dstack([xs, ys])
+        where = cv2.remap(where, back, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        frames.append(cv2.remap(painting, where, None, cv2.INTER_LANCZOS4, borderMode=cv2.BORDER_REPLICATE))
+    return frames
+
+
 def time_flows(frames: list[np.ndarray]) -> None:
     """Per-pair seconds of the flows paint could use, at this clip's size."""
     pairs = list(zip(frames[:20], frames[1:21]))
@@ -202,6 +220,9 @@ def main() -> None:
         total, start = float(np.median(seconds[key])), float(np.median(startup["peer" if tool == "peer" else "paint"]))
         rate, after = len(inputs) / total, (len(inputs) - 2) / max(total - start, 1e-9)
         rows.append((label, rate, after, warping_error(inputs, outputs[key]), judge(outputs[key], reference, inputs)))
+    for method, label in (("dis", "first frame carried along DIS flow"), ("farneback", "... along Farneback (the measure's)")):
+        frames = carried(outputs["paint 0"][0], inputs, method)
+        rows.append((label, None, None, warping_error(inputs, frames), judge(frames, outputs["paint 0"], inputs)))
     if args.peer:
         same = np.mean([np.abs(a.astype(float) - b.astype(float)).mean() for a, b in zip(outputs["paint 0"], outputs["peer 0"])])
         print(f"frame-by-frame outputs of the two tools differ by {same:.2f} grey levels on average (0-255)")
