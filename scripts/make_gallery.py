@@ -116,7 +116,7 @@ def shots(device: str) -> list[Shot]:
              [f"paint stylize build/gallery/pan.mp4 --style starry{dev} -o {gallery('clip_starry.gif')}"],
              [gallery("clip_starry.gif")],
              note="build/gallery/pan.mp4 is a 4-second pan across the photo that this script makes (48 frames, 224x168); "
-                  "the previous painted frame follows the motion (--temporal 0.7, the default)"),
+                  "the previous painted frame follows the motion (--temporal 0.85, the default)"),
     ]  # fmt: skip
 
 

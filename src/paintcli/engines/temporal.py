@@ -59,13 +59,13 @@ class Flow:
         return cv2.calcOpticalFlowFarneback(ga, gb, None, 0.5, 4, 21, 5, 7, 1.5, 0)
 
 
-def warp(image: torch.Tensor, flow: np.ndarray) -> torch.Tensor:
+def warp(image: torch.Tensor, flow: np.ndarray, mode: str = "bilinear") -> torch.Tensor:
     """`image` (N, C, H, W) sampled at each pixel plus `flow` (H, W, 2): the picture moved along the flow."""
     h, w = flow.shape[:2]
-    f = torch.from_numpy(flow).to(image.device, torch.float32)
-    xs, ys = _pixel_grid(h, w, image.device, torch.float32)
+    f = torch.from_numpy(flow).to(image.device, image.dtype)
+    xs, ys = _pixel_grid(h, w, image.device, image.dtype)
     grid = torch.stack([(xs + f[..., 0]) / max(w - 1, 1) * 2 - 1, (ys + f[..., 1]) / max(h - 1, 1) * 2 - 1], dim=-1)
-    return F.grid_sample(image, grid[None].expand(image.shape[0], -1, -1, -1), mode="bilinear", padding_mode="border", align_corners=True)
+    return F.grid_sample(image, grid[None].expand(image.shape[0], -1, -1, -1), mode=mode, padding_mode="border", align_corners=True)
 
 
 def _opencv_can_take(x: torch.Tensor) -> bool:
@@ -225,14 +225,19 @@ class Motion:
     trusted: np.ndarray  # (H, W) float mask: 1 where the backward flow can be followed (see `trusted`)
 
     def warp(self, image: torch.Tensor) -> torch.Tensor:
-        """`image` (1, C, H, W) of the previous frame moved onto the current one. On the CPU by OpenCV's
-        remap (0.5 ms at 340x256 on one core, against 1.5 for `warp`'s grid sampling; it places the
-        samples to 1/32 pixel, within 2e-5 of `warp` on a picture in [0, 1])."""
+        """`image` (1, C, H, W) of the previous frame moved onto the current one, kept in [0, 1].
+
+        The previous output has been moved frame after frame, so the sampling kernel's blur adds up:
+        bilinear sampling softened the strokes of a clip painted at --temporal 0.7 to a style change of
+        0.31 (docs/video.md; a single half-pixel bilinear move of a painting costs 0.31 by itself,
+        Lanczos's 0.01). On the CPU, OpenCV's Lanczos remap (8x8 taps; 5-6 ms at 340x256 on one core,
+        against 1.0 for cubic and 0.3 for bilinear), elsewhere torch's bicubic grid sampling."""
         if not _opencv_can_take(image):
-            return warp(image, self.backward)
+            return warp(image, self.backward, mode="bicubic").clamp_(0, 1)
         import cv2
 
-        return _from_hwc(cv2.remap(_hwc(image), _targets(self.backward), None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE), image.shape[1])
+        moved = cv2.remap(_hwc(image), _targets(self.backward), None, cv2.INTER_LANCZOS4, borderMode=cv2.BORDER_REPLICATE)
+        return _from_hwc(np.clip(moved, 0, 1, out=moved), image.shape[1])
 
 
 class Steadier:
