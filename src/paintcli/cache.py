@@ -23,7 +23,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from paintcli.atomic import atomic_path, write_bytes
-from paintcli.downloader import DownloadSettings, download, mirror_url, sha256_file
+from paintcli.downloader import DownloadSettings, download, sha256_file
 from paintcli.errors import ChecksumError, DownloadError, OfflineError
 from paintcli.progress import ProgressHook
 from paintcli.registry import Entry, get as registry_entry

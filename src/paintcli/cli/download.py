@@ -28,7 +28,7 @@ def command(
       paint download cyclegan/monet2photo\n
       paint download pix2pix/facades
     """
-    from paintcli import cache  # requests and filelock: only when the command runs
+    from paintcli import cache, downloader  # requests and filelock: only when the command runs
 
     if list_:
         _print_table()
@@ -42,7 +42,7 @@ def command(
         if also:
             console.info(f"note: {name} is also a dataset name; `paint download {also[0]}` fetches the dataset", quiet)
         if not cache.is_cached(entry) and not cache.offline():
-            console.info(f"downloading {entry.name} ({_size(entry.size)}) from {cache.mirror_url(entry.urls[0])}", quiet)
+            console.info(f"downloading {entry.name} ({_size(entry.size)}) from {downloader.mirror_url(entry.urls[0])}", quiet)
         path = cache.fetch(entry, progress=console.DownloadBar(quiet))
         typer.echo(str(path))
 
