@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from paintcli import console, memory
-from paintcli.config import X264_PRESETS, ClipSettings
+from paintcli.config import X264_PRESETS
 from paintcli.errors import PaintError
 
 INTERRUPTED_EXIT = 130

@@ -9,11 +9,11 @@ import typer
 
 from paintcli import console
 from paintcli.cli.common import (
-    ClipSettings, CrfOpt, DeviceOpt, DevicesOpt, EndOpt, FramesOpt, JsonOpt, OutputOpt, OverwriteOpt, QuietOpt,
+    CrfOpt, DeviceOpt, DevicesOpt, EndOpt, FramesOpt, JsonOpt, OutputOpt, OverwriteOpt, QuietOpt,
     PresetOpt, SkipExistingOpt, StartOpt, TemporalOpt, boundary, launch_shards,
 )  # fmt: skip
 from paintcli.cli.runner import Reporting, one_pass_painter, run
-from paintcli.config import TranslateConfig
+from paintcli.config import ClipSettings, TranslateConfig
 from paintcli.errors import UsageError
 
 

@@ -12,11 +12,12 @@ from typing import Annotated
 import typer
 
 from paintcli.cli.common import (
-    ClipSettings, CrfOpt, DeviceOpt, DevicesOpt, EndOpt, FramesOpt, JsonOpt, OutputOpt, OverwriteOpt, QuietOpt,
+    CrfOpt, DeviceOpt, DevicesOpt, EndOpt, FramesOpt, JsonOpt, OutputOpt, OverwriteOpt, QuietOpt,
     PresetOpt, SkipExistingOpt, StartOpt, TemporalOpt, boundary, launch_shards,
 )  # fmt: skip
 from paintcli.cli.runner import Reporting, run
 from paintcli.cli.stylize import adain, fast, gatys, instant
+from paintcli.config import ClipSettings
 from paintcli.errors import UsageError
 
 METHODS = {"gatys": gatys, "fast": fast, "adain": adain, "arbitrary": instant, "builtin": instant}
