@@ -45,7 +45,7 @@ from PIL import Image
 from paintcli import functional as fn
 from paintcli.config import GatysConfig
 from paintcli.engines.gatys import GatysStylizer
-from paintcli.engines.temporal import Flow, warping_error
+from paintcli.engines.temporal import Flow, _pixel_points, _targets, warping_error  # the flow-following maps paint itself uses
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 EVERY = 20  # frames between style-change samples
@@ -139,12 +139,10 @@ def carried(painting: np.ndarray, inputs: list[np.ndarray], method: str) -> list
     first painting, along the flows added up)."""
     import cv2
 
-    flow, h, w = Flow(method), *painting.shape[:2]
-    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    where, frames = np.dstack([xs, ys]), [painting]  # where each pixel of the current frame was in the first
+    flow = Flow(method)
+    where, frames = _pixel_points(*painting.shape[:2]).copy(), [painting]  # where each pixel of the current frame was in the first
     for previous, current in zip(inputs, inputs[1:]):
-        back = flow(current, previous) + np.dstack([xs, ys])
-        where = cv2.remap(where, back, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        where = cv2.remap(where, _targets(flow(current, previous)), None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         frames.append(cv2.remap(painting, where, None, cv2.INTER_LANCZOS4, borderMode=cv2.BORDER_REPLICATE))
     return frames
 

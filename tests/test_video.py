@@ -331,14 +331,14 @@ def lanczos_resampled(image: np.ndarray, dx: float, dy: float) -> np.ndarray:
         n, out = a.shape[axis], np.zeros_like(a)
         for i in range(n):
             at = i + d
-            for j in range(int(np.floor(at)) - 3, int(np.floor(at)) + 5):
-                weight = np.sinc(at - j) * np.sinc((at - j) / 4)
-                total = sum(np.sinc(at - k) * np.sinc((at - k) / 4) for k in range(int(np.floor(at)) - 3, int(np.floor(at)) + 5))
+            sources = range(int(np.floor(at)) - 3, int(np.floor(at)) + 5)
+            weights = [np.sinc(at - j) * np.sinc((at - j) / 4) for j in sources]
+            for j, weight in zip(sources, weights):
                 index = [slice(None)] * a.ndim
                 index[axis] = i
                 source = [slice(None)] * a.ndim
                 source[axis] = min(max(j, 0), n - 1)
-                out[tuple(index)] += weight / total * a[tuple(source)]
+                out[tuple(index)] += weight / sum(weights) * a[tuple(source)]
         return out
 
     return along(along(image, dx, -1), dy, -2)

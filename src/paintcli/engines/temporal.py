@@ -120,7 +120,8 @@ def shift(image: torch.Tensor, dx: float, dy: float) -> torch.Tensor:
     return _shift_along(_shift_along(image, dx, -1), dy, -2)
 
 
-LANCZOS_A = 4  # lobes each side: taps at offsets floor(d) - 3 .. floor(d) + 4
+LANCZOS_A = 4  # lobes each side
+LANCZOS_OFFSETS = range(1 - LANCZOS_A, LANCZOS_A + 1)  # the taps' pixels from floor(d): -3 .. 4
 
 
 def _lanczos_kernel(d: float) -> np.ndarray:
@@ -129,7 +130,7 @@ def _lanczos_kernel(d: float) -> np.ndarray:
     whole = math.floor(d)
     middle = abs(whole) + LANCZOS_A
     kernel = np.zeros(2 * middle + 1, np.float32)
-    for k, weight in zip(range(1 - LANCZOS_A, LANCZOS_A + 1), _lanczos_taps(d - whole)):
+    for k, weight in zip(LANCZOS_OFFSETS, _lanczos_taps(d - whole)):
         kernel[middle + whole + k] = weight
     return kernel
 
@@ -143,7 +144,7 @@ def _shift_along(image: torch.Tensor, d: float, dim: int) -> torch.Tensor:
     padded = F.pad(image, (margin, margin, 0, 0) if dim == -1 else (0, 0, margin, margin), mode="replicate")
     size = image.shape[dim]
     out = None
-    for k, weight in zip(range(1 - LANCZOS_A, LANCZOS_A + 1), _lanczos_taps(f)):
+    for k, weight in zip(LANCZOS_OFFSETS, _lanczos_taps(f)):
         if weight:
             term = weight * padded.narrow(dim, margin + whole + k, size)
             out = term if out is None else out.add_(term)
@@ -161,7 +162,7 @@ def _lanczos_taps(f: float) -> tuple[float, ...]:
             return 0.0
         return LANCZOS_A * math.sin(math.pi * t) * math.sin(math.pi * t / LANCZOS_A) / (math.pi * t) ** 2
 
-    weights = [weight(f - k) for k in range(1 - LANCZOS_A, LANCZOS_A + 1)]
+    weights = [weight(f - k) for k in LANCZOS_OFFSETS]
     total = sum(weights)
     return tuple(w / total for w in weights)
 
