@@ -114,7 +114,7 @@ def test_auto_precision_takes_bf16_for_the_builtin_network_on_a_cpu_with_native_
     assert not (tmp_path / "a.png").exists()
 
 
-@pytest.mark.skipif(not int8_convolutions_available(), reason="oneDNN's int8 convolutions: x86 CPUs")
+@pytest.mark.skipif(not int8_convolutions_available(), reason="oneDNN's exact int8 convolutions: x86 CPUs with VNNI")
 def test_arbitrary_convolves_its_int8_codes_on_the_cpu_and_paints_what_float32_paints(arbitrary, monkeypatch):
     photo, vector = content_image((64, 48)), arbitrary.style_vector(style_image())
     ints, floats = arbitrary.painter(vector), arbitrary.painter(vector, OnePassConfig(precision="fp32"))

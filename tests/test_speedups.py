@@ -13,7 +13,7 @@ from torch import nn
 
 from paintcli import memory
 from paintcli.engines.instant import ArbitraryStylizer, BuiltinStylizer, parse_styles
-from paintcli.nets.magenta import CodeConv, QuantPoint, int8_convolutions_available
+from paintcli.nets.magenta import CodeConv, QuantPoint, _sums_codes, int8_convolutions_available
 from paintcli.nets.norm import InstanceNorm2d, instance_norm
 
 
@@ -89,7 +89,7 @@ def test_int8_rounding_with_loaded_numbers_equals_the_formula(n, relu):
     assert torch.allclose(q(x.clone(), relu=relu), expected, atol=1e-6)
 
 
-@pytest.mark.skipif(not int8_convolutions_available(), reason="oneDNN's int8 convolutions: x86 CPUs")
+@pytest.mark.skipif(not int8_convolutions_available(), reason="oneDNN's exact int8 convolutions: x86 CPUs with VNNI")
 @pytest.mark.parametrize("stride", [1, 2])
 def test_int8_convolution_sums_the_codes_exactly(stride):
     """On the codes the sums are whole numbers (float32 sums round); on or off the input's grid, the
@@ -109,6 +109,29 @@ def test_int8_convolution_sums_the_codes_exactly(stride):
         ints = conv.on_grid(x, 1, grid, rounded_as)
         assert ints.dtype == torch.float32 and ints.shape == exact.shape
         assert (ints.double() - exact).abs().max() < 1e-5 and (ints - floats).abs().max() < 1e-4
+
+
+def _one_by_one_int8_ops(saturate: bool):
+    """Stand-ins for oneDNN's prepack and int8 convolution, 1x1 and stride 1 only: exact, or adding
+    pairs of byte products into 16 bits with saturation as its kernels do on x86 CPUs without VNNI."""
+
+    def prepack(weight, *_):
+        return weight.clone()
+
+    def convolve(codes, x_scale, x_zero, weight, w_scale, _w_zero, bias, *_):
+        products = codes.int()[:, None] * weight[..., 0, 0].int()[None, :, :, None, None]  # (N, out, in, H, W)
+        if saturate:
+            products = F.pad(products, (0, 0, 0, 0, 0, products.shape[2] % 2)).unflatten(2, (-1, 2)).sum(3).clamp(-32768, 32767)
+        sums = products.sum(2) - x_zero * weight.int().sum((1, 2, 3)).view(1, -1, 1, 1)
+        return sums.float() * x_scale * w_scale.view(1, -1, 1, 1) + bias.view(1, -1, 1, 1)
+
+    return convolve, prepack
+
+
+def test_int8_convolutions_are_refused_where_they_saturate():
+    """On a CPU without VNNI two products of 255 x 127 would add up to 32767, not 64770: float32 is used there."""
+    assert _sums_codes(*_one_by_one_int8_ops(saturate=False))
+    assert not _sums_codes(*_one_by_one_int8_ops(saturate=True))
 
 
 def test_a_different_int8_rounding_is_never_skipped():

@@ -101,8 +101,8 @@ def one_pass_precision(precision: str, device: torch.device, net) -> str:
     """What a one-pass ImageToImage network computes in: 'fp32', 'bf16' or 'int8'. bf16 only for a
     network measured to stay within 40 dB of float32 in it: 'bf16' asks for it, 'auto' takes it on a
     CPU with native bf16 (on 2 cores the 26-style network alone ran 1.3-2.2x faster, fast style,
-    AdaIN and the translation generators 1.7x; GPUs are not measured yet). int8 for an 8-bit network under 'auto', on a CPU with oneDNN's int8
-    convolutions (its own integer arithmetic, 3x faster convolutions). 'fp32' always float32."""
+    AdaIN and the translation generators 1.7x; GPUs are not measured yet). int8 for an 8-bit network under 'auto', on a CPU with oneDNN's exact int8
+    convolutions (x86 with VNNI; its own integer arithmetic, 3x faster convolutions). 'fp32' always float32."""
     if precision == "bf16" and not net.bf16_safe:
         raise UsageError("--precision bf16 is measured only for --method builtin, fast and adain and for paint translate", "leave --precision out for this method")
     if precision == "bf16" or (precision == "auto" and net.bf16_safe and native_bf16(device)):

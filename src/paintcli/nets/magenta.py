@@ -99,7 +99,8 @@ def _to_bytes(x: torch.Tensor) -> torch.Tensor:
 def _int8_convolution():
     """oneDNN's int8 convolution with a float32 output and its weight packing (torch.ops.onednn on x86
     builds; named qconv2d_pointwise in older torch), or None where there is none or it does not give
-    the right answer on a tiny case (the ops are internal to torch and have changed between versions)."""
+    the right answer on two tiny cases (the ops are internal to torch and have changed between
+    versions, and on CPUs without VNNI they saturate: `_sums_codes`)."""
     if platform.machine().lower() not in ("x86_64", "amd64") or not torch.backends.mkldnn.is_available():
         return None
     onednn = torch.ops.onednn
@@ -114,12 +115,30 @@ def _int8_convolution():
 
 
 def _sums_codes(convolve, prepack) -> bool:
-    """A 1x1 convolution of codes 1..4 (zero point 1, scale 0.5) by weight code 3 (scale 0.25), bias 1."""
-    codes, weight = torch.arange(1, 5, dtype=torch.uint8).view(1, 1, 2, 2), torch.full((1, 1, 1, 1), 3, dtype=torch.int8)
-    packed = prepack(weight, torch.tensor([0.25]), 0.5, 1, [1, 1], [0, 0], [1, 1], 1, None)
-    out = convolve(codes, 0.5, 1, packed, torch.tensor([0.25]), torch.zeros(1, dtype=torch.int64), torch.ones(1),
-                   [1, 1], [0, 0], [1, 1], 1, 1.0, 0, torch.float32, "none", [], None)  # fmt: skip
-    return out.dtype == torch.float32 and torch.equal(out.flatten(), torch.tensor([1.0, 1.375, 1.75, 2.125]))
+    """Whether the op sums codes exactly. A 1x1 convolution of codes 1..4 (zero point 1, scale 0.5) by
+    weight code 3 (scale 0.25), bias 1: the op's arguments mean what `CodeConv` takes them to mean. And
+    four channels of code 255 by weight codes 127 and -127: on x86 CPUs without VNNI (AVX2 only, as
+    many AMD and older Intel ones) oneDNN multiplies bytes with an instruction that adds pairs of
+    products into 16 bits and saturates there (255 x 127 x 2 = 64770 comes out as 32767), so the
+    network's sums would be wrong by up to half; float32 is used there instead."""
+    small = _convolve_once(convolve, prepack, torch.arange(1, 5, dtype=torch.uint8).view(1, 1, 2, 2), torch.full((1, 1, 1, 1), 3, dtype=torch.int8),
+                           scales=(0.5, 0.25), zero=1, bias=1.0)  # fmt: skip
+    large = _convolve_once(convolve, prepack, torch.full((1, 4, 1, 1), 255, dtype=torch.uint8), torch.tensor([127, -127], dtype=torch.int8).view(2, 1, 1, 1).expand(2, 4, 1, 1),
+                           scales=(1.0, 1.0), zero=0, bias=0.0)  # fmt: skip
+    return (
+        small.dtype == torch.float32
+        and torch.equal(small.flatten(), torch.tensor([1.0, 1.375, 1.75, 2.125]))
+        and torch.equal(large.flatten(), torch.tensor([4 * 255 * 127.0, -4 * 255 * 127.0]))
+    )
+
+
+def _convolve_once(convolve, prepack, codes: torch.Tensor, weight: torch.Tensor, *, scales: tuple[float, float], zero: int, bias: float) -> torch.Tensor:
+    """A stride-1 convolution of uint8 `codes` (input scale and zero point) by int8 `weight` (one scale for every output channel), as `CodeConv` calls the ops."""
+    channels = weight.shape[0]
+    scale = torch.full((channels,), scales[1])
+    packed = prepack(weight.contiguous(), scale, scales[0], zero, [1, 1], [0, 0], [1, 1], 1, None)
+    return convolve(codes, scales[0], zero, packed, scale, torch.zeros(channels, dtype=torch.int64), torch.full((channels,), bias),
+                    [1, 1], [0, 0], [1, 1], 1, 1.0, 0, torch.float32, "none", [], None)  # fmt: skip
 
 
 def int8_convolutions_available() -> bool:
