@@ -168,7 +168,7 @@ def test_bundled_networks_compile_as_one_graph(kind):
         net = ArbitraryStylizer(device="cpu").transformer.conditioned(torch.rand(1, 100))
     if kind == "arbitrary on int8 codes":
         if not int8_convolutions_available():
-            pytest.skip("oneDNN's int8 convolutions: x86 CPUs")
+            pytest.skip("oneDNN's exact int8 convolutions: x86 CPUs with VNNI")
         net.integer_convolutions()
     with torch.no_grad():
         explained = torch._dynamo.explain(net)(torch.rand(1, 3, 32, 48))
