@@ -133,12 +133,27 @@ def _sums_codes(convolve, prepack) -> bool:
 
 
 def _convolve_once(convolve, prepack, codes: torch.Tensor, weight: torch.Tensor, *, scales: tuple[float, float], zero: int, bias: float) -> torch.Tensor:
-    """A stride-1 convolution of uint8 `codes` (input scale and zero point) by int8 `weight` (one scale for every output channel), as `CodeConv` calls the ops."""
+    """A stride-1 convolution of uint8 `codes` (input scale and zero point) by int8 `weight` (one scale for every output channel)."""
     channels = weight.shape[0]
     scale = torch.full((channels,), scales[1])
-    packed = prepack(weight.contiguous(), scale, scales[0], zero, [1, 1], [0, 0], [1, 1], 1, None)
-    return convolve(codes, scales[0], zero, packed, scale, torch.zeros(channels, dtype=torch.int64), torch.full((channels,), bias),
-                    [1, 1], [0, 0], [1, 1], 1, 1.0, 0, torch.float32, "none", [], None)  # fmt: skip
+    packed = _prepack(prepack, weight, scale, scales[0], zero, (1, 1), 1)
+    return _convolve(convolve, codes, scales[0], zero, packed, scale, _symmetric(channels), torch.full((channels,), bias), (1, 1), 1)
+
+
+def _prepack(prepack, weight: torch.Tensor, weight_scale: torch.Tensor, scale: float, zero: int, stride: tuple[int, ...], groups: int):
+    """oneDNN's packing of int8 `weight` codes (a scale per output channel) for uint8 input codes of `scale` and `zero` point, unpadded."""
+    return prepack(weight.contiguous(), weight_scale, scale, zero, list(stride), [0, 0], [1, 1], groups, None)
+
+
+def _convolve(convolve, codes: torch.Tensor, scale: float, zero: int, packed, weight_scale: torch.Tensor, weight_zeros: torch.Tensor,
+              bias: torch.Tensor | None, stride: tuple[int, ...], groups: int) -> torch.Tensor:  # fmt: skip
+    """oneDNN's convolution of uint8 `codes` by `packed` weight codes, in float32 with the scales applied."""
+    return convolve(codes, scale, zero, packed, weight_scale, weight_zeros, bias, list(stride), [0, 0], [1, 1], groups, 1.0, 0, torch.float32, "none", [], None)
+
+
+def _symmetric(channels: int) -> torch.Tensor:
+    """The weight codes' zero points: 0 for every output channel (the release's weights are symmetric)."""
+    return torch.zeros(channels, dtype=torch.int64)
 
 
 def int8_convolutions_available() -> bool:
@@ -155,7 +170,7 @@ class CodeConv(nn.Conv2d):
         super().__init__(*args, **kwargs)
         self.register_buffer("weight_codes", torch.zeros(self.weight.shape, dtype=torch.int8), persistent=False)
         self.register_buffer("weight_scale", torch.ones(self.out_channels), persistent=False)
-        self.packed: tuple | None = None  # oneDNN's op, the input's scale and uint8 zero point, the prepacked codes, ...
+        self.packed: tuple | None = None  # oneDNN's op, the input's scale and uint8 zero point, the prepacked codes, their zero points
 
     def keep_codes(self, codes: torch.Tensor, scale: torch.Tensor) -> None:
         self.weight_codes.copy_(codes)
@@ -166,8 +181,8 @@ class CodeConv(nn.Conv2d):
         convolve, prepack = _int8_convolution()
         scale, zero = grid.constants
         zero += 128  # the uint8 codes' zero point
-        codes = prepack(self.weight_codes.contiguous(), self.weight_scale, scale, zero, list(self.stride), [0, 0], [1, 1], self.groups, None)
-        self.packed = (convolve, scale, zero, codes, torch.zeros(self.out_channels, dtype=torch.int64))
+        codes = _prepack(prepack, self.weight_codes, self.weight_scale, scale, zero, self.stride, self.groups)
+        self.packed = (convolve, scale, zero, codes, _symmetric(self.out_channels))
 
     def on_grid(self, x: torch.Tensor, pad: int, grid: QuantPoint, rounded_as: QuantPoint | None = None) -> torch.Tensor:
         """The convolution of x reflection-padded by `pad` and rounded to `grid` (the rounding is
@@ -178,9 +193,8 @@ class CodeConv(nn.Conv2d):
         return self(grid.unless_same(padded if pad else x.clone(), rounded_as))  # the rounding works in place
 
     def _convolve_codes(self, codes: torch.Tensor) -> torch.Tensor:
-        convolve, scale, zero, packed, zeros = self.packed  # zeros: the weights' zero points (symmetric)
-        return convolve(codes, scale, zero, packed, self.weight_scale, zeros, self.bias, list(self.stride), [0, 0], [1, 1],
-                        self.groups, 1.0, 0, torch.float32, "none", [], None)  # fmt: skip
+        convolve, scale, zero, packed, zeros = self.packed
+        return _convolve(convolve, codes, scale, zero, packed, self.weight_scale, zeros, self.bias, self.stride, self.groups)
 
 
 def _same_pad(x: torch.Tensor, stride: int) -> torch.Tensor:
