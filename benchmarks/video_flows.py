@@ -62,6 +62,9 @@ def filled_in_flat_parts(flow: np.ndarray, gray: np.ndarray, sigma: float = 8.0,
     return (trust * flow + (1 - trust) * around).astype(np.float32)
 
 
+PAINTS = "DIS fast (paint's)"
+
+
 def candidates() -> dict:
     """name -> flow(a, b) (H, W, 2) from RGB frame a to b."""
 
@@ -75,7 +78,7 @@ def candidates() -> dict:
 
     return {
         "DIS ultrafast": of(dis(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)),
-        "DIS fast (paint's)": of(dis(cv2.DISOPTICAL_FLOW_PRESET_FAST)),
+        PAINTS: Flow("dis"),
         "DIS medium": of(dis(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)),
         "DIS fast, finest scale 1": of(dis(cv2.DISOPTICAL_FLOW_PRESET_FAST, FinestScale=1)),
         "DIS fast, finest scale 0": of(dis(cv2.DISOPTICAL_FLOW_PRESET_FAST, FinestScale=0)),
@@ -87,6 +90,13 @@ def candidates() -> dict:
 
 def tensor(rgb: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(rgb.copy()).permute(2, 0, 1)[None].float() / 255
+
+
+def charge(painting: np.ndarray, flow: np.ndarray, backward: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """(H, W): `painting` carried along `flow` by paint's warp, against it carried along the measure's
+    `backward` flow by the measure's warp (mean absolute difference over the colours, 0-1)."""
+    picture = tensor(painting)
+    return (Motion(flow, mask).warp(picture) - warp(picture, backward)).abs().mean(1)[0].numpy()
 
 
 def painted_frame_by_frame(clip: Path, count: int, longest: int, style: str) -> list[np.ndarray]:
@@ -119,30 +129,25 @@ def main() -> None:
         steps.append((a, b, paintings[i], backward, trusted(backward, measure(a, b))))
     print(f"clip: {args.clip.name}, first {len(inputs)} frames, {inputs[0].shape[1]}x{inputs[0].shape[0]}; style {args.style}\n")
     print(f"{'flow':32} {'ms a flow':>9} {'one-step charge':>16} {'input moved':>12}")
+    gaps, contrasts, charges_of_paint = [], [], []  # over the measured pixels, for paint's flow
     for name, flow in candidates().items():
         seconds, charges, fits = 0.0, [], []
         for a, b, painting, backward, mask in steps:
             start = time.perf_counter()
             candidate = flow(b, a)
             seconds += time.perf_counter() - start
-            carried = Motion(candidate, mask).warp(tensor(painting))
-            diff = (carried - warp(tensor(painting), backward)).abs().mean(1)[0].numpy()
+            diff = charge(painting, candidate, backward, mask)
             charges.append(float((diff * mask).sum() / max(mask.sum(), 1)))
+            if name == PAINTS:
+                keep = mask > 0
+                gaps.append(np.linalg.norm(candidate - backward, axis=2)[keep])
+                contrasts.append(local_contrast(_gray(b))[keep])
+                charges_of_paint.append(diff[keep])
             moved = cv2.remap(a.astype(np.float32) / 255, _targets(candidate), None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
             fits.append(float(np.abs(moved - b.astype(np.float32) / 255).mean()))
         print(f"{name:32} {seconds / len(steps) * 1000:9.1f} {np.mean(charges):16.4f} {np.mean(fits):12.4f}")
 
-    paints = Flow("dis")
-    gaps, contrasts, charges = [], [], []
-    for a, b, painting, backward, mask in steps:
-        ours = paints(b, a)
-        carried = Motion(ours, mask).warp(tensor(painting))
-        diff = (carried - warp(tensor(painting), backward)).abs().mean(1)[0].numpy()
-        keep = mask > 0
-        gaps.append(np.linalg.norm(ours - backward, axis=2)[keep])
-        contrasts.append(local_contrast(_gray(b))[keep])
-        charges.append(diff[keep])
-    gap, contrast, charge = np.concatenate(gaps), np.concatenate(contrasts), np.concatenate(charges)
+    gap, contrast, paints = np.concatenate(gaps), np.concatenate(contrasts), np.concatenate(charges_of_paint)
     for title, values, edges in (
         ("how far apart paint's flow and the measure's are (pixels)", gap, [0, 0.1, 0.25, 0.5, 1, 2, np.inf]),
         ("the input's local contrast (grey levels a pixel)", contrast, [0, 2, 5, 10, 20, np.inf]),
@@ -151,7 +156,7 @@ def main() -> None:
         print(f"{'':14} {'pixels':>8} {'mean charge':>12} {'share of charge':>16}")
         for low, high in zip(edges, edges[1:]):
             part = (values >= low) & (values < high)
-            print(f"{f'{low:g} - {high:g}':14} {part.mean():8.1%} {charge[part].mean():12.4f} {charge[part].sum() / charge.sum():16.1%}")
+            print(f"{f'{low:g} - {high:g}':14} {part.mean():8.1%} {paints[part].mean():12.4f} {paints[part].sum() / paints.sum():16.1%}")
 
 
 if __name__ == "__main__":
