@@ -25,7 +25,6 @@ import copy
 import math
 import os
 import random
-import tempfile
 import time
 from pathlib import Path
 
@@ -33,16 +32,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from video import StyleChange, decode
+from video import StyleChange, decode, paint_first_frames
 
 from paintcli import functional as fn
-from paintcli.config import ClipSettings, GatysConfig, OnePassConfig
+from paintcli.config import GatysConfig
 from paintcli.engines.gatys import GatysStylizer
-from paintcli.engines.instant import BuiltinStylizer, parse_styles
+from paintcli.engines.instant import BuiltinStylizer
 from paintcli.engines.temporal import warping_error
-from paintcli.engines.video import one_pass_frames, paint_clip
 from paintcli.nets.multistyle import STYLES, ConditionalInstanceNorm
-from paintcli.video import probe
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 CONTENT_LAYER = "relu3_1"
@@ -135,12 +132,9 @@ def fine_tune(net: torch.nn.Module, photos: list[torch.Tensor], args, weight: fl
     return student.eval().requires_grad_(False)
 
 
-def paint_frames(clip: Path, stylizer: BuiltinStylizer, net: torch.nn.Module, style: str, temporal: float, frames: int, rate: float) -> list[np.ndarray]:
+def paint_frames(clip: Path, stylizer: BuiltinStylizer, net: torch.nn.Module, style: str, temporal: float, frames: int) -> list[np.ndarray]:
     stylizer.net = net  # the bundled stylizer, painting with this network
-    out = Path(tempfile.mkdtemp()) / "painted.mp4"
-    engine = stylizer.painter(parse_styles(style), OnePassConfig())
-    paint_clip(clip, out, one_pass_frames(engine), ClipSettings(temporal=temporal, end=frames / rate))
-    return decode(out)[:frames]
+    return paint_first_frames(clip, stylizer, style, frames, temporal=temporal)
 
 
 def main() -> None:
@@ -162,11 +156,10 @@ def main() -> None:
     parser.add_argument("--noise", type=float, default=0.02, help="largest standard deviation of the added noise")
     args = parser.parse_args()
 
-    rate = float(probe(args.clip).rate)
     inputs = decode(args.clip)[: args.frames]
     stylizer = BuiltinStylizer(device="cpu")
     original = stylizer.net
-    reference = paint_frames(args.clip, stylizer, original, args.style, 0.0, args.frames, rate)
+    reference = paint_frames(args.clip, stylizer, original, args.style, 0.0, args.frames)
     measure = StyleChange()
     networks = [("original", original)]
     photos = load_photos(args.photos)
@@ -177,7 +170,7 @@ def main() -> None:
     print(f"{'network':<28} {'--temporal':>10} {'warping error':>14} {'style change':>13}")
     for name, net in networks:
         for temporal in (float(t) for t in args.temporal.split(",")):
-            painted = reference if (name == "original" and temporal == 0) else paint_frames(args.clip, stylizer, net, args.style, temporal, args.frames, rate)
+            painted = reference if (name == "original" and temporal == 0) else paint_frames(args.clip, stylizer, net, args.style, temporal, args.frames)
             n = min(len(painted), len(inputs))
             print(f"{name:<28} {temporal:>10g} {warping_error(inputs[:n], painted[:n]):>14.4f} {measure(painted, reference, inputs):>13.3f}", flush=True)
 

@@ -43,9 +43,12 @@ import torch
 from PIL import Image
 
 from paintcli import functional as fn
-from paintcli.config import GatysConfig
+from paintcli.config import ClipSettings, GatysConfig, OnePassConfig
 from paintcli.engines.gatys import GatysStylizer
+from paintcli.engines.instant import BuiltinStylizer, parse_styles
 from paintcli.engines.temporal import Flow, _pixel_points, _targets, warping_error  # the flow-following maps paint itself uses
+from paintcli.engines.video import one_pass_frames, paint_clip
+from paintcli.video import probe
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 EVERY = 20  # frames between style-change samples
@@ -83,6 +86,16 @@ def write_first_frames(clip: Path, out: Path, count: int) -> Path:
         for packet in stream.encode():
             target.mux(packet)
     return out
+
+
+def paint_first_frames(clip: Path, stylizer: BuiltinStylizer, style: str, count: int, *, temporal: float = 0.0, size: int | None = None) -> list[np.ndarray]:
+    """The first `count` frames of `clip` painted in this process by `stylizer` (built-in `style`, as
+    `paint stylize` would with --temporal and --size), written as paint writes clips and decoded back."""
+    out = Path(tempfile.mkdtemp(prefix="paint-frames-")) / "painted.mp4"
+    engine = stylizer.painter(parse_styles(style), OnePassConfig())
+    end = (count - 0.5) / float(probe(clip).rate)  # paint only the frames asked for
+    paint_clip(clip, out, one_pass_frames(engine), ClipSettings(size=size, temporal=temporal, end=end, overwrite=True))
+    return decode(out)[:count]
 
 
 def timed(cmd: list[str]) -> float:

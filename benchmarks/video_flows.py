@@ -23,20 +23,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
-from video import decode
+from video import decode, paint_first_frames
 
-from paintcli import video
-from paintcli.config import ClipSettings, OnePassConfig
-from paintcli.engines.instant import BuiltinStylizer, parse_styles
+from paintcli.engines.instant import BuiltinStylizer
 from paintcli.engines.temporal import Flow, Motion, _gray, _targets, trusted, warp
-from paintcli.engines.video import one_pass_frames, paint_clip
 
 
 def dis(preset: int, **settings) -> cv2.DISOpticalFlow:
@@ -99,15 +95,6 @@ def charge(painting: np.ndarray, flow: np.ndarray, backward: np.ndarray, mask: n
     return (Motion(flow, mask).warp(picture) - warp(picture, backward)).abs().mean(1)[0].numpy()
 
 
-def painted_frame_by_frame(clip: Path, count: int, longest: int, style: str) -> list[np.ndarray]:
-    engine = BuiltinStylizer(device="cpu").painter(parse_styles(style), OnePassConfig())
-    out = Path(tempfile.mkdtemp(prefix="paint-flows-")) / "frames.mp4"
-    end = (count - 0.5) / float(video.probe(clip).rate)  # paint only the frames measured
-    settings = ClipSettings(size=longest, temporal=0.0, end=end, overwrite=True)
-    paint_clip(clip, out, one_pass_frames(engine), settings)
-    return decode(out)[:count]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     default_clip = Path(os.environ.get("PAINT_ASSETS", Path(__file__).resolve().parents[2] / "shared" / "assets")) / "video" / "armwrestling.mp4"
@@ -121,7 +108,7 @@ def main() -> None:
     cv2.setNumThreads(1)
 
     inputs = decode(args.clip, args.size)[: args.frames]
-    paintings = painted_frame_by_frame(args.clip, args.frames, max(inputs[0].shape[:2]), args.style)
+    paintings = paint_first_frames(args.clip, BuiltinStylizer(device="cpu"), args.style, args.frames, size=max(inputs[0].shape[:2]))
     measure = Flow("farneback")
     steps = []  # (input t, input t+1, painting t, the measure's backward flow, its mask)
     for i, (a, b) in enumerate(zip(inputs, inputs[1:])):
